@@ -1,0 +1,184 @@
+#include "fastseg/postprocess.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "fastseg/dispatch.hpp"
+#include "fastseg/preprocess.hpp"
+#include "resample.hpp"
+
+namespace fastseg {
+
+void sigmoid(const float* x, float* out, std::size_t n) { kernels().sigmoid_f32(x, nullptr, out, n); }
+
+void softmax2(const float* fg, const float* bg, float* out, std::size_t n) { kernels().sigmoid_f32(fg, bg, out, n); }
+
+void temporal_ema(const float* current, float* state, std::size_t n, float strength) {
+    require(strength >= 0.0f && strength <= 1.0f, "temporal strength must be in [0, 1]");
+    kernels().ema_f32(current, state, strength, n);
+}
+
+void smoothstep(const float* x, float* out, std::size_t n, float lo, float hi) {
+    kernels().smoothstep_f32(x, out, lo, hi, n);
+}
+
+namespace {
+
+// Running-sum box filter along one line with replicated borders; `step` walks the line.
+void box_line(const float* in, float* out, int n, std::ptrdiff_t step, int r) {
+    const float inv = 1.0f / float(2 * r + 1);
+    auto at = [&](int i) { return in[std::ptrdiff_t(std::clamp(i, 0, n - 1)) * step]; };
+    float sum = 0;
+    for (int i = -r; i <= r; ++i) sum += at(i);
+    for (int i = 0; i < n; ++i) {
+        out[std::ptrdiff_t(i) * step] = sum * inv;
+        sum += at(i + r + 1) - at(i - r);
+    }
+}
+
+struct FeatherWorkspace {
+    std::vector<float> line, tmp;
+};
+
+// One horizontal then one vertical box pass; `line` holds a copy so in == out works.
+void box_blur(ConstImageF32 in, ImageF32 out, int r, FeatherWorkspace& ws) {
+    const int h = in.height, w = in.width;
+    ws.line.resize(std::max(h, w));
+    for (int y = 0; y < h; ++y) {
+        std::copy(in.row(y), in.row(y) + w, ws.line.data());
+        box_line(ws.line.data(), out.row(y), w, 1, r);
+    }
+    for (int x = 0; x < w; ++x) {
+        for (int y = 0; y < h; ++y) ws.line[y] = out.row(y)[x];
+        box_line(ws.line.data(), out.row(0) + x, h, out.stride, r);
+    }
+}
+
+}  // namespace
+
+void feather(ConstImageF32 mask, ImageF32 out, int radius) {
+    require(!mask.empty(), "mask must not be empty");
+    require(out.height == mask.height && out.width == mask.width, "feather output must match the mask size");
+    require(radius >= 0, "feather radius must be >= 0");
+    thread_local FeatherWorkspace ws;
+    if (radius == 0) {
+        if (out.data != mask.data)
+            for (int y = 0; y < mask.height; ++y) std::copy(mask.row(y), mask.row(y) + mask.width, out.row(y));
+        return;
+    }
+    box_blur(mask, out, radius, ws);
+    box_blur(as_const(out), out, radius, ws);
+}
+
+namespace {
+
+struct UpsampleWorkspace {
+    LerpTable xt, yt;
+    ExpandedRowPair rows;
+    std::vector<std::uint8_t> quant;
+};
+
+}  // namespace
+
+void upsample_mask(ConstImageF32 mask, ImageU8 alpha) {
+    require(!mask.empty() && !alpha.empty(), "mask and alpha must not be empty");
+    thread_local UpsampleWorkspace ws;
+    const LerpTable& xt = lerp_table(ws.xt, mask.width, alpha.width, double(mask.width) / alpha.width);
+    const LerpTable& yt = lerp_table(ws.yt, mask.height, alpha.height, double(mask.height) / alpha.height);
+    ws.rows.reset(std::size_t(alpha.width));
+    ws.quant.resize(mask.width);
+    auto fill = [&](int sy, std::int16_t* dst) {
+        const float* m = mask.row(sy);
+        for (int x = 0; x < mask.width; ++x) ws.quant[x] = unit_to_u8(m[x]);
+        expand_row_i16(ws.quant.data(), xt, 1, dst);
+    };
+    const RowKernels& k = kernels();
+    for (int y = 0; y < alpha.height; ++y) {
+        const std::int16_t* r0 = ws.rows.get(yt.i0[y], fill);
+        const std::int16_t* r1 = ws.rows.get(yt.i1[y], fill);
+        k.lerp_rows_i16_u8(r0, r1, yt.frac[y], alpha.row(y), std::size_t(alpha.width));
+    }
+}
+
+namespace {
+
+struct GuidedWorkspace {
+    std::vector<float> rgb, I, p, Ip, II, a, b, row_a, row_b, gray;
+    FeatherWorkspace box;
+};
+
+// Luminance in [0, 1] from BGR bytes or floats in 0..255.
+template <class T>
+inline float luma(const T* bgr) {
+    return (0.114f / 255.0f) * float(bgr[0]) + (0.587f / 255.0f) * float(bgr[1]) + (0.299f / 255.0f) * float(bgr[2]);
+}
+
+void box_mean(std::vector<float>& v, int h, int w, int r, FeatherWorkspace& ws) {
+    ImageF32 img(v.data(), h, w);
+    box_blur(as_const(img), img, r, ws);
+}
+
+// Bilinear row of a low-resolution float plane at full width, in float.
+void lerp_plane_row(const std::vector<float>& plane, int w, const LinearPos& py, double sx, int out_w, float* out) {
+    const float* r0 = plane.data() + std::size_t(py.i0) * w;
+    const float* r1 = plane.data() + std::size_t(py.i1) * w;
+    const float fy = float(py.frac);
+    for (int x = 0; x < out_w; ++x) {
+        const LinearPos px = linear_pos(x, w, sx);
+        const float fx = float(px.frac);
+        const float top = r0[px.i0] + (r0[px.i1] - r0[px.i0]) * fx;
+        const float bot = r1[px.i0] + (r1[px.i1] - r1[px.i0]) * fx;
+        out[x] = top + (bot - top) * fy;
+    }
+}
+
+}  // namespace
+
+void refine_mask(ConstImageF32 mask, ConstImageU8 frame, ImageU8 alpha, int radius, float eps) {
+    require(!mask.empty() && !frame.empty() && frame.channels == 3, "mask and frame must not be empty");
+    require(alpha.height == frame.height && alpha.width == frame.width, "alpha must have the frame's size");
+    require(radius >= 1 && eps > 0.0f, "guided filter needs radius >= 1 and eps > 0");
+    thread_local GuidedWorkspace ws;
+    const int h = mask.height, w = mask.width;
+    const std::size_t n = std::size_t(h) * w;
+    ws.rgb.resize(n * 3);
+    for (auto* v : {&ws.I, &ws.p, &ws.Ip, &ws.II}) v->resize(n);
+    resample_to_float(frame, ImageF32(ws.rgb.data(), h, w, 3));
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const std::size_t i = std::size_t(y) * w + x;
+            const float I = luma(&ws.rgb[3 * i]), p = mask.row(y)[x];
+            ws.I[i] = I;
+            ws.p[i] = p;
+            ws.Ip[i] = I * p;
+            ws.II[i] = I * I;
+        }
+    for (auto* v : {&ws.I, &ws.p, &ws.Ip, &ws.II}) box_mean(*v, h, w, radius, ws.box);
+    ws.a.resize(n);
+    ws.b.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const float var = ws.II[i] - ws.I[i] * ws.I[i];
+        const float cov = ws.Ip[i] - ws.I[i] * ws.p[i];
+        ws.a[i] = cov / (var + eps);
+        ws.b[i] = ws.p[i] - ws.a[i] * ws.I[i];
+    }
+    box_mean(ws.a, h, w, radius, ws.box);
+    box_mean(ws.b, h, w, radius, ws.box);
+
+    const int W = frame.width;
+    ws.row_a.resize(W);
+    ws.row_b.resize(W);
+    ws.gray.resize(W);
+    const double sx = double(w) / W, sy = double(h) / frame.height;
+    const RowKernels& k = kernels();
+    for (int y = 0; y < frame.height; ++y) {
+        const LinearPos py = linear_pos(y, h, sy);
+        lerp_plane_row(ws.a, w, py, sx, W, ws.row_a.data());
+        lerp_plane_row(ws.b, w, py, sx, W, ws.row_b.data());
+        const std::uint8_t* px = frame.row(y);
+        for (int x = 0; x < W; ++x) ws.gray[x] = luma(px + 3 * x);
+        k.affine_u8(ws.row_a.data(), ws.row_b.data(), ws.gray.data(), alpha.row(y), std::size_t(W));
+    }
+}
+
+}  // namespace fastseg

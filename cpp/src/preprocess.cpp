@@ -1,0 +1,92 @@
+#include "fastseg/preprocess.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "fastseg/dispatch.hpp"
+#include "resample.hpp"
+
+namespace fastseg {
+namespace {
+
+// Sized on the first frame of a given size and reused: no allocation in steady state.
+struct Workspace {
+    Taps ytaps, xtaps;
+    std::vector<float> acc;
+};
+
+Workspace& workspace() {
+    thread_local Workspace ws;
+    return ws;
+}
+
+// Vertical pass: the weighted sum of the source rows feeding output row `oy`, through the
+// SIMD accumulate primitive. Horizontal pass: `emit(ox, rgb)` for every output pixel.
+template <class Emit>
+void resample_rows(ConstImageU8 frame, int out_h, int out_w, Emit&& emit) {
+    Workspace& ws = workspace();
+    const Taps& yt = resample_taps(ws.ytaps, frame.height, out_h);
+    const Taps& xt = resample_taps(ws.xtaps, frame.width, out_w);
+    const std::size_t n = std::size_t(frame.width) * 3;
+    ws.acc.resize(n);
+    float* acc = ws.acc.data();
+    const RowKernels& k = kernels();
+    for (int oy = 0; oy < out_h; ++oy) {
+        const float* wy = yt.weights_of(oy);
+        for (int t = 0; t < yt.count[oy]; ++t) k.accumulate_u8_f32(frame.row(yt.first[oy] + t), wy[t], acc, n, t == 0);
+        for (int ox = 0; ox < out_w; ++ox) {
+            const float* wx = xt.weights_of(ox);
+            const float* p = acc + std::size_t(xt.first[ox]) * 3;
+            float s[3] = {0, 0, 0};
+            for (int t = 0; t < xt.count[ox]; ++t, p += 3) {
+                s[0] += wx[t] * p[0];
+                s[1] += wx[t] * p[1];
+                s[2] += wx[t] * p[2];
+            }
+            emit(oy, ox, s);
+        }
+    }
+}
+
+}  // namespace
+
+void preprocess(ConstImageU8 frame, const TensorSpec& spec, float* out, const float* prev_mask) {
+    require(!frame.empty() && frame.channels == 3, "frame must be a non-empty H x W x 3 image");
+    require(spec.height > 0 && spec.width > 0, "tensor size must be positive");
+    require(spec.channels == 3 || (spec.channels == 4 && prev_mask), "a 4-channel tensor needs a previous mask");
+    float scale[3], offset[3];
+    for (int c = 0; c < 3; ++c) {
+        scale[c] = 1.0f / spec.std[c];
+        offset[c] = -spec.mean[c] / spec.std[c];
+    }
+    const int src_of[3] = {spec.swap_rb ? 2 : 0, 1, spec.swap_rb ? 0 : 2};
+    const std::size_t plane = std::size_t(spec.height) * spec.width;
+    const int C = spec.channels;
+    if (spec.layout == Layout::NCHW) {
+        resample_rows(frame, spec.height, spec.width, [&](int oy, int ox, const float* s) {
+            const std::size_t at = std::size_t(oy) * spec.width + ox;
+            for (int c = 0; c < 3; ++c) out[c * plane + at] = s[src_of[c]] * scale[c] + offset[c];
+        });
+        if (C == 4) std::memcpy(out + 3 * plane, prev_mask, plane * sizeof(float));
+    } else {
+        resample_rows(frame, spec.height, spec.width, [&](int oy, int ox, const float* s) {
+            const std::size_t at = std::size_t(oy) * spec.width + ox;
+            float* o = out + at * C;
+            for (int c = 0; c < 3; ++c) o[c] = s[src_of[c]] * scale[c] + offset[c];
+            if (C == 4) o[3] = prev_mask[at];
+        });
+    }
+}
+
+void resample_to_float(ConstImageU8 frame, ImageF32 out) {
+    require(!frame.empty() && frame.channels == 3, "frame must be a non-empty H x W x 3 image");
+    require(!out.empty() && out.channels == 3, "output must be a non-empty h x w x 3 float image");
+    resample_rows(frame, out.height, out.width, [&](int oy, int ox, const float* s) {
+        float* o = out.row(oy) + std::size_t(ox) * 3;
+        o[0] = s[0];
+        o[1] = s[1];
+        o[2] = s[2];
+    });
+}
+
+}  // namespace fastseg

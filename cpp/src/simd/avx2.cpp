@@ -1,0 +1,218 @@
+// AVX2 row primitives (compiled with -mavx2 -mfma; chosen at run time only when the CPU has
+// both). FMA is deliberately not used: mul-then-add keeps float results identical to the
+// scalar reference, so integer outputs are bit-exact across instruction sets.
+#include <immintrin.h>
+
+#include "../scalar_math.hpp"
+#include "fastseg/dispatch.hpp"
+
+namespace fastseg {
+namespace {
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void store256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+void accumulate_u8_f32(const std::uint8_t* src, float w, float* acc, std::size_t n, bool first) {
+    const __m256 vw = _mm256_set1_ps(w);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+        __m256 v0 = _mm256_mul_ps(vw, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)));
+        __m256 v1 = _mm256_mul_ps(vw, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8))));
+        if (!first) {
+            v0 = _mm256_add_ps(_mm256_loadu_ps(acc + i), v0);
+            v1 = _mm256_add_ps(_mm256_loadu_ps(acc + i + 8), v1);
+        }
+        _mm256_storeu_ps(acc + i, v0);
+        _mm256_storeu_ps(acc + i + 8, v1);
+    }
+    for (; i < n; ++i) acc[i] = first ? w * float(src[i]) : acc[i] + w * float(src[i]);
+}
+
+void lerp_rows_i16_u8(const std::int16_t* h0, const std::int16_t* h1, int fy, std::uint8_t* out, std::size_t n) {
+    const __m256i wts = _mm256_set1_epi32(int(std::uint16_t(kLerpOne - fy)) | (fy << 16));
+    const __m256i round = _mm256_set1_epi32(1 << (2 * kLerpBits - 1));
+    // In-lane unpack then in-lane pack puts the 16 results back in order.
+    auto lerp16 = [&](const std::int16_t* p0, const std::int16_t* p1) {
+        const __m256i a = load256(p0), b = load256(p1);
+        __m256i lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wts);
+        __m256i hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wts);
+        lo = _mm256_srai_epi32(_mm256_add_epi32(lo, round), 2 * kLerpBits);
+        hi = _mm256_srai_epi32(_mm256_add_epi32(hi, round), 2 * kLerpBits);
+        return _mm256_packs_epi32(lo, hi);
+    };
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i v = _mm256_packus_epi16(lerp16(h0 + i, h1 + i), lerp16(h0 + i + 16, h1 + i + 16));
+        store256(out + i, _mm256_permute4x64_epi64(v, _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    for (; i < n; ++i) out[i] = lerp_i16_u8(h0[i], h1[i], fy);
+}
+
+inline __m256i blend_u16(__m256i fg, __m256i bg, __m256i a) {
+    const __m256i c255 = _mm256_set1_epi16(255), c128 = _mm256_set1_epi16(128);
+    __m256i x = _mm256_add_epi16(_mm256_mullo_epi16(fg, a), _mm256_mullo_epi16(bg, _mm256_sub_epi16(c255, a)));
+    x = _mm256_add_epi16(x, c128);
+    return _mm256_srli_epi16(_mm256_add_epi16(x, _mm256_srli_epi16(x, 8)), 8);
+}
+
+void blend_u8(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t* a, std::uint8_t* out,
+              std::size_t n) {
+    const __m256i zero = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i f = load256(fg + i), b = load256(bg + i), w = load256(a + i);
+        const __m256i lo = blend_u16(_mm256_unpacklo_epi8(f, zero), _mm256_unpacklo_epi8(b, zero),
+                                     _mm256_unpacklo_epi8(w, zero));
+        const __m256i hi = blend_u16(_mm256_unpackhi_epi8(f, zero), _mm256_unpackhi_epi8(b, zero),
+                                     _mm256_unpackhi_epi8(w, zero));
+        store256(out + i, _mm256_packus_epi16(lo, hi));
+    }
+    for (; i < n; ++i) out[i] = blend_px(fg[i], bg[i], a[i]);
+}
+
+// 16 alphas in a lane become 48 bytes through three shuffles; two lanes carry 32 pixels.
+void spread_alpha3(const std::uint8_t* a, std::uint8_t* a3, std::size_t npix) {
+    const __m256i m0 = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5));
+    const __m256i m1 = _mm256_broadcastsi128_si256(_mm_setr_epi8(5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9, 10, 10));
+    const __m256i m2 = _mm256_broadcastsi128_si256(_mm_setr_epi8(10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 14, 14, 14, 15, 15, 15));
+    std::size_t i = 0;
+    for (; i + 32 <= npix; i += 32) {
+        const __m256i v = load256(a + i);
+        const __m256i s0 = _mm256_shuffle_epi8(v, m0), s1 = _mm256_shuffle_epi8(v, m1), s2 = _mm256_shuffle_epi8(v, m2);
+        std::uint8_t* o = a3 + 3 * i;
+        store256(o, _mm256_permute2x128_si256(s0, s1, 0x20));
+        store256(o + 32, _mm256_permute2x128_si256(s2, s0, 0x30));
+        store256(o + 64, _mm256_permute2x128_si256(s1, s2, 0x31));
+    }
+    if (i < npix) scalar_kernels().spread_alpha3(a + i, a3 + 3 * i, npix - i);
+}
+
+void interleave_rgba(const std::uint8_t* bgr, const std::uint8_t* a, std::uint8_t* rgba, std::size_t npix,
+                     bool swap_rb) {
+    const char z = -128;  // pshufb writes 0 for indices with the top bit set
+    const __m256i mc = swap_rb ? _mm256_broadcastsi128_si256(_mm_setr_epi8(2, 1, 0, z, 5, 4, 3, z, 8, 7, 6, z, 11, 10, 9, z))
+                               : _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 1, 2, z, 3, 4, 5, z, 6, 7, 8, z, 9, 10, 11, z));
+    const __m256i ma = _mm256_setr_epi8(z, z, z, 0, z, z, z, 1, z, z, z, 2, z, z, z, 3,  //
+                                        z, z, z, 4, z, z, z, 5, z, z, z, 6, z, z, z, 7);
+    std::size_t i = 0;
+    // Each step reads 16 bytes at 3 * (i + 4): stop while that stays inside the 3 * npix input.
+    for (; i + 10 <= npix; i += 8) {
+        const __m256i c = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(bgr + 3 * i + 12),
+                                              reinterpret_cast<const __m128i*>(bgr + 3 * i));
+        const __m256i al = _mm256_broadcastq_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + i)));
+        store256(rgba + 4 * i, _mm256_or_si256(_mm256_shuffle_epi8(c, mc), _mm256_shuffle_epi8(al, ma)));
+    }
+    if (i < npix) scalar_kernels().interleave_rgba(bgr + 3 * i, a + i, rgba + 4 * i, npix - i, swap_rb);
+}
+
+inline __m256 exp_ps(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _mm256_set1_ps(0.5f)));
+    x = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f)));
+    x = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(-2.12194440e-4f)));
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, x), _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, x), _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, x), _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, x), _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, x), _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, x), x), x), _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+void sigmoid_f32(const float* fg, const float* bg, float* out, std::size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(fg + i);
+        if (bg) x = _mm256_sub_ps(x, _mm256_loadu_ps(bg + i));
+        const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        _mm256_storeu_ps(out + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
+    }
+    if (i < n) scalar_kernels().sigmoid_f32(fg + i, bg ? bg + i : nullptr, out + i, n - i);
+}
+
+void ema_f32(const float* cur, float* state, float s, std::size_t n) {
+    const __m256 vs = _mm256_set1_ps(s), vr = _mm256_set1_ps(1.0f - s);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_add_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(state + i)),
+                                       _mm256_mul_ps(vr, _mm256_loadu_ps(cur + i)));
+        _mm256_storeu_ps(state + i, v);
+    }
+    if (i < n) scalar_kernels().ema_f32(cur + i, state + i, s, n - i);
+}
+
+void smoothstep_f32(const float* x, float* out, float lo, float hi, std::size_t n) {
+    std::size_t i = 0;
+    const __m256 vlo = _mm256_set1_ps(lo), one = _mm256_set1_ps(1.0f);
+    if (hi > lo) {
+        const __m256 span = _mm256_set1_ps(hi - lo), zero = _mm256_setzero_ps();
+        const __m256 two = _mm256_set1_ps(2.0f), three = _mm256_set1_ps(3.0f);
+        for (; i + 8 <= n; i += 8) {
+            __m256 t = _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vlo), span);
+            t = _mm256_min_ps(_mm256_max_ps(t, zero), one);
+            _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(t, t), _mm256_sub_ps(three, _mm256_mul_ps(two, t))));
+        }
+    } else {
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), vlo, _CMP_GE_OQ), one));
+    }
+    if (i < n) scalar_kernels().smoothstep_f32(x + i, out + i, lo, hi, n - i);
+}
+
+void affine_u8(const float* a, const float* b, const float* g, std::uint8_t* out, std::size_t n) {
+    const __m256 c255 = _mm256_set1_ps(255.0f), half = _mm256_set1_ps(0.5f), zero = _mm256_setzero_ps();
+    auto quant8 = [&](std::size_t j) {
+        __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(g + j)), _mm256_loadu_ps(b + j));
+        v = _mm256_add_ps(_mm256_mul_ps(v, c255), half);
+        v = _mm256_min_ps(_mm256_max_ps(v, zero), c255);
+        return _mm256_cvttps_epi32(v);
+    };
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i lo = _mm256_packs_epi32(quant8(i), quant8(i + 8));        // in-lane: 0-3 8-11 | 4-7 12-15
+        const __m256i hi = _mm256_packs_epi32(quant8(i + 16), quant8(i + 24));  // 16-19 24-27 | 20-23 28-31
+        const __m256i v = _mm256_packus_epi16(lo, hi);  // dwords: 0-3 8-11 16-19 24-27 | 4-7 12-15 20-23 28-31
+        store256(out + i, _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    }
+    for (; i < n; ++i) out[i] = unit_to_u8(a[i] * g[i] + b[i]);
+}
+
+void pack_bits(const std::uint8_t* mask, std::uint8_t threshold, std::uint8_t* bits, std::size_t npix) {
+    const __m256i t = _mm256_set1_epi8(char(threshold));
+    std::size_t i = 0;
+    for (; i + 32 <= npix; i += 32) {
+        const __m256i v = load256(mask + i);
+        const unsigned m = unsigned(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(v, t), v)));
+        for (int k = 0; k < 4; ++k) bits[i / 8 + k] = std::uint8_t(m >> (8 * k));
+    }
+    if (i < npix) scalar_kernels().pack_bits(mask + i, threshold, bits + i / 8, npix - i);
+}
+
+void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix) {
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i sel = _mm256_set1_epi64x(0x8040201008040201LL);
+    std::size_t i = 0;
+    for (; i + 32 <= npix; i += 32) {
+        std::uint32_t word = std::uint32_t(bits[i / 8]) | std::uint32_t(bits[i / 8 + 1]) << 8 |
+                             std::uint32_t(bits[i / 8 + 2]) << 16 | std::uint32_t(bits[i / 8 + 3]) << 24;
+        const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(int(word)), spread);
+        store256(mask + i, _mm256_cmpeq_epi8(_mm256_and_si256(v, sel), sel));
+    }
+    if (i < npix) scalar_kernels().unpack_bits(bits + i / 8, mask + i, npix - i);
+}
+
+}  // namespace
+
+const RowKernels& avx2_kernels() {
+    static const RowKernels k{"avx2",          accumulate_u8_f32, lerp_rows_i16_u8, blend_u8,  spread_alpha3,
+                              interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
+                              pack_bits,       unpack_bits};
+    return k;
+}
+
+}  // namespace fastseg
