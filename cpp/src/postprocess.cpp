@@ -24,10 +24,10 @@ void smoothstep(const float* x, float* out, std::size_t n, float lo, float hi) {
 
 namespace {
 
-// Running-sum box filter along one line with replicated borders; `step` walks the line.
+// Running-sum box filter of a contiguous line with replicated borders; `step` walks the output.
 void box_line(const float* in, float* out, int n, std::ptrdiff_t step, int r) {
     const float inv = 1.0f / float(2 * r + 1);
-    auto at = [&](int i) { return in[std::ptrdiff_t(std::clamp(i, 0, n - 1)) * step]; };
+    auto at = [&](int i) { return in[std::clamp(i, 0, n - 1)]; };
     float sum = 0;
     for (int i = -r; i <= r; ++i) sum += at(i);
     for (int i = 0; i < n; ++i) {
