@@ -1,0 +1,110 @@
+"""Shared fixtures and helpers for the kernel tests.
+
+Every kernel is run on every instruction set this CPU has (`isa` fixture) and compared with
+the scalar reference (`simd_isa` fixture + `on_isa`) and with an independent numpy/OpenCV
+reference. Helpers live here so the test files import one definition of each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pytest
+
+from fastseg import _core
+
+ISAS = _core.available_isas()
+SIMD_ISAS = [name for name in ISAS if name != "scalar"]
+
+# Widths around the SIMD block sizes (4, 8, 16, 32 lanes; 64 bytes) plus 1 and an HD + 1 width.
+ODD_WIDTHS = [1, 7, 17, 63, 65, 127, 129, 1281]
+
+
+@contextlib.contextmanager
+def using_isa(name: str) -> Iterator[None]:
+    """Force one instruction set for the block, then restore the one that was active."""
+    previous = _core.current_isa()
+    _core.set_isa(name)
+    try:
+        yield
+    finally:
+        _core.set_isa(previous)
+
+
+def on_isa(name: str, kernel: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """kernel(*args, **kwargs) with `name` forced; array arguments are copied so in-place kernels stay comparable."""
+    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    kwargs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    with using_isa(name):
+        return kernel(*args, **kwargs)
+
+
+def scalar_reference(kernel: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return on_isa("scalar", kernel, *args, **kwargs)
+
+
+@pytest.fixture(params=ISAS)
+def isa(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every available instruction set in turn, process-wide; "auto" restored afterwards."""
+    _core.set_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        _core.set_isa("auto")
+
+
+@pytest.fixture(params=SIMD_ISAS)
+def simd_isa(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every non-scalar instruction set: the paths that must agree with the scalar reference."""
+    _core.set_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        _core.set_isa("auto")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261121)
+
+
+def random_frame(rng: np.random.Generator, height: int, width: int, channels: int = 3) -> np.ndarray:
+    return rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+
+
+def random_alpha(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """uint8 alpha with the special values 0 and 255 well represented."""
+    alpha = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    pick = rng.random((height, width))
+    alpha[pick < 0.2] = 0
+    alpha[pick > 0.8] = 255
+    return alpha
+
+
+def random_unit_mask(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """float32 mask in [0, 1] with exact 0s and 1s, like a thresholded model output."""
+    mask = rng.random((height, width), dtype=np.float32)
+    mask[mask < 0.15] = 0.0
+    mask[mask > 0.85] = 1.0
+    return mask
+
+
+def blend_reference(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """round((fg * a + bg * (255 - a)) / 255) in float64; alpha (H, W) broadcasts over channels."""
+    a = alpha.astype(np.float64)[..., None]
+    out = (fg.astype(np.float64) * a + bg.astype(np.float64) * (255.0 - a)) / 255.0
+    # x / 255 is never exactly k + 0.5 for an integer x, so rint's tie rule never matters.
+    return np.rint(out).astype(np.uint8)
+
+
+def assert_bit_exact(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    if not np.array_equal(actual, expected):
+        bad = np.argwhere(actual != expected)
+        first = tuple(int(i) for i in bad[0])
+        raise AssertionError(
+            f"{len(bad)} of {actual.size} elements differ; first at {first}: "
+            f"{actual[first]!r} != {expected[first]!r}"
+        )
