@@ -2,11 +2,12 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import _core
+from . import _core, models
+from .segmenter import Segmenter
 
 try:
     __version__ = version("fastseg")
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0"
 
-__all__ = ["_core", "__version__"]
+__all__ = ["Segmenter", "_core", "models", "__version__"]
