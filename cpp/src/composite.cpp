@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "fastseg/dispatch.hpp"
+#include "workspace.hpp"
 #include "fastseg/preprocess.hpp"
+#include "box_blur.hpp"
 #include "resample.hpp"
 
 namespace fastseg {
@@ -41,50 +43,33 @@ void blend_rows(ConstImageU8 frame, ConstImageU8 alpha, ImageU8 out, RowScratch&
 
 struct BlurWorkspace {
     RowScratch scratch;
-    std::vector<float> acc, small, tmp_line;
+    std::vector<std::uint16_t> acc;
+    std::vector<float> small;
+    std::vector<std::uint8_t> small_u8;
+    BoxScratch box;
     LerpTable xt, yt;
     ExpandedRowPair rows;
 };
 
-// Block means of f x f pixels (partial blocks at the right and bottom edges), exact in float.
-void downscale_blocks(ConstImageU8 frame, int f, float* small, int sh, int sw, std::vector<float>& acc) {
+// Block means of f x f pixels (partial blocks at the right and bottom edges), rounded to u8.
+void downscale_blocks(ConstImageU8 frame, int f, float* small, int sh, int sw, std::vector<std::uint16_t>& acc) {
     const RowKernels& k = kernels();
     const std::size_t n = std::size_t(frame.width) * 3;
     acc.resize(n);
     for (int sy = 0; sy < sh; ++sy) {
         const int y0 = sy * f, rows = std::min(f, frame.height - y0);
-        for (int t = 0; t < rows; ++t) k.accumulate_u8_f32(frame.row(y0 + t), 1.0f, acc.data(), n, t == 0);
+        for (int t = 0; t < rows; ++t) k.accumulate_u8_u16(frame.row(y0 + t), acc.data(), n, t == 0);
         float* o = small + std::size_t(sy) * sw * 3;
         for (int sx = 0; sx < sw; ++sx) {
             const int x0 = sx * f, cols = std::min(f, frame.width - x0);
-            float s[3] = {0, 0, 0};
-            for (int x = x0; x < x0 + cols; ++x)
-                for (int c = 0; c < 3; ++c) s[c] += acc[std::size_t(x) * 3 + c];
-            const float inv = 1.0f / float(rows * cols);
-            for (int c = 0; c < 3; ++c) o[sx * 3 + c] = s[c] * inv;
-        }
-    }
-}
-
-// Running-sum box blur of an interleaved 3-channel float image along x or y, edges replicated.
-void box3(float* img, int h, int w, int r, bool along_x, std::vector<float>& line) {
-    const int n = along_x ? w : h, lines = along_x ? h : w;
-    const std::ptrdiff_t step = along_x ? 3 : std::ptrdiff_t(w) * 3;
-    const std::ptrdiff_t next = along_x ? std::ptrdiff_t(w) * 3 : 3;
-    const float inv = 1.0f / float(2 * r + 1);
-    line.resize(std::size_t(n) * 3);
-    for (int l = 0; l < lines; ++l) {
-        float* base = img + l * next;
-        for (int i = 0; i < n; ++i)
-            for (int c = 0; c < 3; ++c) line[std::size_t(i) * 3 + c] = base[i * step + c];
-        for (int c = 0; c < 3; ++c) {
-            auto at = [&](int i) { return line[std::size_t(std::clamp(i, 0, n - 1)) * 3 + c]; };
-            float sum = 0;
-            for (int i = -r; i <= r; ++i) sum += at(i);
-            for (int i = 0; i < n; ++i) {
-                base[i * step + c] = sum * inv;
-                sum += at(i + r + 1) - at(i - r);
+            unsigned s[3] = {0, 0, 0};
+            for (const std::uint16_t* p = acc.data() + std::size_t(x0) * 3; p < acc.data() + std::size_t(x0 + cols) * 3; p += 3) {
+                s[0] += p[0];
+                s[1] += p[1];
+                s[2] += p[2];
             }
+            const float inv = 1.0f / float(rows * cols);
+            for (int c = 0; c < 3; ++c) o[sx * 3 + c] = float(s[c]) * inv;
         }
     }
 }
@@ -98,26 +83,27 @@ int blur_radius(float strength) { return int(std::lround(1.0f + 5.0f * std::clam
 void composite_blur(ConstImageU8 frame, ConstImageU8 alpha, ImageU8 out, float strength) {
     require_frame_and_alpha(frame, alpha, out.height, out.width);
     require(strength >= 0.0f && strength <= 1.0f, "blur strength must be in [0, 1]");
-    thread_local BlurWorkspace ws;
+    auto& ws = per_thread<BlurWorkspace>();
     const int f = blur_factor(frame.height, frame.width), r = blur_radius(strength);
     const int sh = (frame.height + f - 1) / f, sw = (frame.width + f - 1) / f;
     ws.small.resize(std::size_t(sh) * sw * 3);
     downscale_blocks(frame, f, ws.small.data(), sh, sw, ws.acc);
-    for (int pass = 0; pass < 2 && r > 0; ++pass) {
-        box3(ws.small.data(), sh, sw, r, true, ws.tmp_line);
-        box3(ws.small.data(), sh, sw, r, false, ws.tmp_line);
-    }
-    const LerpTable& xt = lerp_table(ws.xt, sw, frame.width, 1.0 / f);
+    for (int pass = 0; pass < 2; ++pass) box_blur(ws.small.data(), sh, sw, 3, r, ws.box);
+    ws.small_u8.resize(ws.small.size() + kExpandPadding);
+    for (std::size_t i = 0; i < ws.small.size(); ++i) ws.small_u8[i] = std::uint8_t(ws.small[i] + 0.5f);
+    const LerpTable& xt = lerp_table(ws.xt, sw, frame.width, 1.0 / f, 3);
     const LerpTable& yt = lerp_table(ws.yt, sh, frame.height, 1.0 / f);
     ws.scratch.size_for(frame.width);
     ws.rows.reset(std::size_t(frame.width) * 3);
-    auto fill = [&](int sy, std::int16_t* dst) { expand_row_i16(ws.small.data() + std::size_t(sy) * sw * 3, xt, 3, dst); };
     const RowKernels& k = kernels();
     const std::size_t n = std::size_t(frame.width) * 3;
+    auto fill = [&](int sy, std::uint8_t* dst) {
+        k.expand_u8(ws.small_u8.data() + std::size_t(sy) * sw * 3, xt.chunks.data(), dst, n);
+    };
     blend_rows(frame, alpha, out, ws.scratch, [&](int y) {
-        const std::int16_t* r0 = ws.rows.get(yt.i0[y], fill);
-        const std::int16_t* r1 = ws.rows.get(yt.i1[y], fill);
-        k.lerp_rows_i16_u8(r0, r1, yt.frac[y], ws.scratch.bg.data(), n);
+        const std::uint8_t* r0 = ws.rows.get(yt.i0[y], fill);
+        const std::uint8_t* r1 = ws.rows.get(yt.i1[y], fill);
+        k.lerp_rows_u8(r0, r1, yt.frac[y], ws.scratch.bg.data(), n);
         return ws.scratch.bg.data();
     });
 }
@@ -126,14 +112,14 @@ void composite_image(ConstImageU8 frame, ConstImageU8 alpha, ConstImageU8 backgr
     require_frame_and_alpha(frame, alpha, out.height, out.width);
     require(background.height == frame.height && background.width == frame.width && background.channels == 3,
             "background must be H x W x 3 with the frame's size");
-    thread_local RowScratch scratch;
+    auto& scratch = per_thread<RowScratch>();
     scratch.size_for(frame.width);
     blend_rows(frame, alpha, out, scratch, [&](int y) { return background.row(y); });
 }
 
 void composite_color(ConstImageU8 frame, ConstImageU8 alpha, const std::uint8_t color[3], ImageU8 out) {
     require_frame_and_alpha(frame, alpha, out.height, out.width);
-    thread_local RowScratch scratch;
+    auto& scratch = per_thread<RowScratch>();
     scratch.size_for(frame.width);
     for (int x = 0; x < frame.width; ++x)
         for (int c = 0; c < 3; ++c) scratch.bg[std::size_t(x) * 3 + c] = color[c];
@@ -152,7 +138,7 @@ void composite_rgba(ConstImageU8 frame, ConstImageU8 alpha, ImageU8 out, bool sw
 void resize_image(ConstImageU8 src, ImageU8 dst) {
     require(!src.empty() && src.channels == 3, "source image must be a non-empty H x W x 3 image");
     require(!dst.empty() && dst.channels == 3, "destination must be a non-empty H x W x 3 image");
-    thread_local std::vector<float> tmp;
+    auto& tmp = per_thread<std::vector<float>>();
     tmp.resize(std::size_t(dst.height) * dst.width * 3);
     resample_to_float(src, ImageF32(tmp.data(), dst.height, dst.width, 3));
     for (int y = 0; y < dst.height; ++y) {

@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "fastseg/dispatch.hpp"
+#include "workspace.hpp"
 #include "fastseg/preprocess.hpp"
+#include "box_blur.hpp"
 #include "resample.hpp"
 
 namespace fastseg {
@@ -22,52 +24,14 @@ void smoothstep(const float* x, float* out, std::size_t n, float lo, float hi) {
     kernels().smoothstep_f32(x, out, lo, hi, n);
 }
 
-namespace {
-
-// Running-sum box filter of a contiguous line with replicated borders; `step` walks the output.
-void box_line(const float* in, float* out, int n, std::ptrdiff_t step, int r) {
-    const float inv = 1.0f / float(2 * r + 1);
-    auto at = [&](int i) { return in[std::clamp(i, 0, n - 1)]; };
-    float sum = 0;
-    for (int i = -r; i <= r; ++i) sum += at(i);
-    for (int i = 0; i < n; ++i) {
-        out[std::ptrdiff_t(i) * step] = sum * inv;
-        sum += at(i + r + 1) - at(i - r);
-    }
-}
-
-struct FeatherWorkspace {
-    std::vector<float> line, tmp;
-};
-
-// One horizontal then one vertical box pass; `line` holds a copy so in == out works.
-void box_blur(ConstImageF32 in, ImageF32 out, int r, FeatherWorkspace& ws) {
-    const int h = in.height, w = in.width;
-    ws.line.resize(std::max(h, w));
-    for (int y = 0; y < h; ++y) {
-        std::copy(in.row(y), in.row(y) + w, ws.line.data());
-        box_line(ws.line.data(), out.row(y), w, 1, r);
-    }
-    for (int x = 0; x < w; ++x) {
-        for (int y = 0; y < h; ++y) ws.line[y] = out.row(y)[x];
-        box_line(ws.line.data(), out.row(0) + x, h, out.stride, r);
-    }
-}
-
-}  // namespace
-
 void feather(ConstImageF32 mask, ImageF32 out, int radius) {
     require(!mask.empty(), "mask must not be empty");
     require(out.height == mask.height && out.width == mask.width, "feather output must match the mask size");
     require(radius >= 0, "feather radius must be >= 0");
-    thread_local FeatherWorkspace ws;
-    if (radius == 0) {
-        if (out.data != mask.data)
-            for (int y = 0; y < mask.height; ++y) std::copy(mask.row(y), mask.row(y) + mask.width, out.row(y));
-        return;
-    }
-    box_blur(mask, out, radius, ws);
-    box_blur(as_const(out), out, radius, ws);
+    auto& scratch = per_thread<BoxScratch>();
+    if (out.data != mask.data)
+        for (int y = 0; y < mask.height; ++y) std::copy(mask.row(y), mask.row(y) + mask.width, out.row(y));
+    for (int pass = 0; pass < 2; ++pass) box_blur(out.data, out.height, out.width, 1, radius, scratch);
 }
 
 namespace {
@@ -82,21 +46,22 @@ struct UpsampleWorkspace {
 
 void upsample_mask(ConstImageF32 mask, ImageU8 alpha) {
     require(!mask.empty() && !alpha.empty(), "mask and alpha must not be empty");
-    thread_local UpsampleWorkspace ws;
-    const LerpTable& xt = lerp_table(ws.xt, mask.width, alpha.width, double(mask.width) / alpha.width);
+    require(alpha.height >= mask.height && alpha.width >= mask.width, "alpha must be at least as large as the mask");
+    auto& ws = per_thread<UpsampleWorkspace>();
+    const LerpTable& xt = lerp_table(ws.xt, mask.width, alpha.width, double(mask.width) / alpha.width, 1);
     const LerpTable& yt = lerp_table(ws.yt, mask.height, alpha.height, double(mask.height) / alpha.height);
     ws.rows.reset(std::size_t(alpha.width));
-    ws.quant.resize(mask.width);
-    auto fill = [&](int sy, std::int16_t* dst) {
+    ws.quant.resize(mask.width + kExpandPadding);
+    const RowKernels& k = kernels();
+    auto fill = [&](int sy, std::uint8_t* dst) {
         const float* m = mask.row(sy);
         for (int x = 0; x < mask.width; ++x) ws.quant[x] = unit_to_u8(m[x]);
-        expand_row_i16(ws.quant.data(), xt, 1, dst);
+        k.expand_u8(ws.quant.data(), xt.chunks.data(), dst, std::size_t(alpha.width));
     };
-    const RowKernels& k = kernels();
     for (int y = 0; y < alpha.height; ++y) {
-        const std::int16_t* r0 = ws.rows.get(yt.i0[y], fill);
-        const std::int16_t* r1 = ws.rows.get(yt.i1[y], fill);
-        k.lerp_rows_i16_u8(r0, r1, yt.frac[y], alpha.row(y), std::size_t(alpha.width));
+        const std::uint8_t* r0 = ws.rows.get(yt.i0[y], fill);
+        const std::uint8_t* r1 = ws.rows.get(yt.i1[y], fill);
+        k.lerp_rows_u8(r0, r1, yt.frac[y], alpha.row(y), std::size_t(alpha.width));
     }
 }
 
@@ -104,7 +69,7 @@ namespace {
 
 struct GuidedWorkspace {
     std::vector<float> rgb, I, p, Ip, II, a, b, row_a, row_b, gray;
-    FeatherWorkspace box;
+    BoxScratch box;
 };
 
 // Luminance in [0, 1] from BGR bytes or floats in 0..255.
@@ -113,10 +78,7 @@ inline float luma(const T* bgr) {
     return (0.114f / 255.0f) * float(bgr[0]) + (0.587f / 255.0f) * float(bgr[1]) + (0.299f / 255.0f) * float(bgr[2]);
 }
 
-void box_mean(std::vector<float>& v, int h, int w, int r, FeatherWorkspace& ws) {
-    ImageF32 img(v.data(), h, w);
-    box_blur(as_const(img), img, r, ws);
-}
+void box_mean(std::vector<float>& v, int h, int w, int r, BoxScratch& s) { box_blur(v.data(), h, w, 1, r, s); }
 
 // Bilinear row of a low-resolution float plane at full width, in float.
 void lerp_plane_row(const std::vector<float>& plane, int w, const LinearPos& py, double sx, int out_w, float* out) {
@@ -138,7 +100,7 @@ void refine_mask(ConstImageF32 mask, ConstImageU8 frame, ImageU8 alpha, int radi
     require(!mask.empty() && !frame.empty() && frame.channels == 3, "mask and frame must not be empty");
     require(alpha.height == frame.height && alpha.width == frame.width, "alpha must have the frame's size");
     require(radius >= 1 && eps > 0.0f, "guided filter needs radius >= 1 and eps > 0");
-    thread_local GuidedWorkspace ws;
+    auto& ws = per_thread<GuidedWorkspace>();
     const int h = mask.height, w = mask.width;
     const std::size_t n = std::size_t(h) * w;
     ws.rgb.resize(n * 3);

@@ -4,27 +4,22 @@
 #include <vector>
 
 #include "fastseg/dispatch.hpp"
+#include "workspace.hpp"
 #include "resample.hpp"
 
 namespace fastseg {
 namespace {
 
-// Sized on the first frame of a given size and reused: no allocation in steady state.
-struct Workspace {
+struct ResampleWorkspace {
     Taps ytaps, xtaps;
     std::vector<float> acc;
 };
-
-Workspace& workspace() {
-    thread_local Workspace ws;
-    return ws;
-}
 
 // Vertical pass: the weighted sum of the source rows feeding output row `oy`, through the
 // SIMD accumulate primitive. Horizontal pass: `emit(ox, rgb)` for every output pixel.
 template <class Emit>
 void resample_rows(ConstImageU8 frame, int out_h, int out_w, Emit&& emit) {
-    Workspace& ws = workspace();
+    auto& ws = per_thread<ResampleWorkspace>();
     const Taps& yt = resample_taps(ws.ytaps, frame.height, out_h);
     const Taps& xt = resample_taps(ws.xtaps, frame.width, out_w);
     const std::size_t n = std::size_t(frame.width) * 3;

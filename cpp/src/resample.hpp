@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "fastseg/dispatch.hpp"
 #include "scalar_math.hpp"
 
 namespace fastseg {
@@ -77,18 +78,41 @@ inline const Taps& resample_taps(Taps& t, int src, int dst) {
 }
 
 // Bilinear upsampling in 7-bit fixed point: output o blends source i0 and i1 with weight frac / 128.
+// With channels > 0 it also holds the ExpandChunk plan for rows of that many interleaved channels.
 struct LerpTable {
-    int src = 0, dst = 0;
+    int src = 0, dst = 0, channels = 0;
     double scale = 0;
     std::vector<int> i0, i1;
     std::vector<std::int16_t> frac;
+    std::vector<ExpandChunk> chunks;
 };
 
-inline const LerpTable& lerp_table(LerpTable& t, int src, int dst, double scale) {
-    if (t.src == src && t.dst == dst && t.scale == scale) return t;
+// Valid for upsampling only (dst >= src): then 8 outputs never need more than 16 source bytes.
+inline void build_expand_chunks(LerpTable& t) {
+    const int c = t.channels;
+    const std::size_t n = std::size_t(t.dst) * c;
+    t.chunks.assign((n + 7) / 8, ExpandChunk{});
+    for (std::size_t k = 0; k < t.chunks.size(); ++k) {
+        ExpandChunk& ch = t.chunks[k];
+        ch.offset = t.i0[(8 * k) / c] * c;
+        for (int j = 0; j < 8; ++j) {
+            const std::size_t i = 8 * k + j;
+            if (i >= n) break;  // padding lanes: index 0, weight 0
+            const int o = int(i / c), cc = int(i % c);
+            ch.idx[j] = std::uint8_t(t.i0[o] * c + cc - ch.offset);
+            ch.idx[8 + j] = std::uint8_t(t.i1[o] * c + cc - ch.offset);
+            ch.w0[j] = std::int16_t(kLerpOne - t.frac[o]);
+            ch.w1[j] = t.frac[o];
+        }
+    }
+}
+
+inline const LerpTable& lerp_table(LerpTable& t, int src, int dst, double scale, int channels = 0) {
+    if (t.src == src && t.dst == dst && t.scale == scale && t.channels == channels) return t;
     t.src = src;
     t.dst = dst;
     t.scale = scale;
+    t.channels = channels;
     t.i0.resize(dst);
     t.i1.resize(dst);
     t.frac.resize(dst);
@@ -98,28 +122,18 @@ inline const LerpTable& lerp_table(LerpTable& t, int src, int dst, double scale)
         t.i1[o] = p.i1;
         t.frac[o] = std::int16_t(std::lround(p.frac * kLerpOne));
     }
+    if (channels > 0) build_expand_chunks(t);
     return t;
 }
 
-// Expands one source row of `channels`-interleaved values (0..255) to an int16 row of
-// dst * channels values scaled by 128, ready for RowKernels::lerp_rows_i16_u8.
-template <class T>
-void expand_row_i16(const T* src, const LerpTable& t, int channels, std::int16_t* out) {
-    for (int o = 0; o < t.dst; ++o) {
-        const T* a = src + std::size_t(t.i0[o]) * channels;
-        const T* b = src + std::size_t(t.i1[o]) * channels;
-        const int f = t.frac[o];
-        for (int c = 0; c < channels; ++c)
-            out[std::size_t(o) * channels + c] =
-                std::int16_t(std::lround(float(a[c]) * float(kLerpOne - f) + float(b[c]) * float(f)));
-    }
-}
+// Source rows handed to expand_u8 are read up to 16 bytes past a chunk offset.
+constexpr std::size_t kExpandPadding = 16;
 
 // Keeps the two expanded source rows the current output row needs; each source row is
 // expanded once per frame when output rows are visited in order.
 struct ExpandedRowPair {
     int key[2] = {-1, -1};
-    std::vector<std::int16_t> rows[2];
+    std::vector<std::uint8_t> rows[2];
 
     void reset(std::size_t n) {
         key[0] = key[1] = -1;
@@ -128,7 +142,7 @@ struct ExpandedRowPair {
     }
 
     template <class Fill>
-    const std::int16_t* get(int index, Fill&& fill) {
+    const std::uint8_t* get(int index, Fill&& fill) {
         for (int k = 0; k < 2; ++k)
             if (key[k] == index) return rows[k].data();
         const int victim = (key[0] == index - 1) ? 1 : 0;  // keep the row just above

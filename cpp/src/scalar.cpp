@@ -18,8 +18,16 @@ void accumulate_u8_f32(const std::uint8_t* src, float w, float* acc, std::size_t
     }
 }
 
-void lerp_rows_i16_u8(const std::int16_t* h0, const std::int16_t* h1, int fy, std::uint8_t* out, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = lerp_i16_u8(h0[i], h1[i], fy);
+void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first) {
+    for (std::size_t i = 0; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
+}
+
+void expand_u8(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = expand_one(src, chunks[i / 8], int(i % 8));
+}
+
+void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
 void blend_u8(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t* a, std::uint8_t* out,
@@ -77,7 +85,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& scalar_kernels() {
-    static const RowKernels k{"scalar",        accumulate_u8_f32, lerp_rows_i16_u8, blend_u8,  spread_alpha3,
+    static const RowKernels k{"scalar",        accumulate_u8_f32, accumulate_u8_u16, expand_u8, lerp_rows_u8, blend_u8,  spread_alpha3,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

@@ -4,15 +4,21 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "fastseg/dispatch.hpp"
+
 namespace fastseg {
 
 // Bilinear weights are 7-bit (0..128): a u8 value times 128 still fits an int16.
 constexpr int kLerpBits = 7;
 constexpr int kLerpOne = 1 << kLerpBits;
 
-inline std::uint8_t lerp_i16_u8(std::int16_t h0, std::int16_t h1, int fy) {
-    const int v = int(h0) * (kLerpOne - fy) + int(h1) * fy;
-    return std::uint8_t((v + (1 << (2 * kLerpBits - 1))) >> (2 * kLerpBits));
+inline std::uint8_t lerp_u8(int a, int b, int fb) {
+    return std::uint8_t((a * (kLerpOne - fb) + b * fb + kLerpOne / 2) >> kLerpBits);
+}
+
+inline std::uint8_t expand_one(const std::uint8_t* src, const ExpandChunk& c, int j) {
+    const std::uint8_t* s = src + c.offset;
+    return std::uint8_t((s[c.idx[j]] * c.w0[j] + s[c.idx[8 + j]] * c.w1[j] + kLerpOne / 2) >> kLerpBits);
 }
 
 // Exact round(x / 255) for x in [0, 255 * 255].

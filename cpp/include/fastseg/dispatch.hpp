@@ -11,15 +11,30 @@
 
 namespace fastseg {
 
+// Eight outputs of a bilinear row expansion: out[8k + j] = (src[offset + idx[j]] * w0[j] +
+// src[offset + idx[8 + j]] * w1[j] + 64) >> 7, with w0 + w1 = 128. Every source byte a chunk needs lies within 16 bytes of
+// its offset, so a SIMD path can fetch them with one load and one byte shuffle.
+struct ExpandChunk {
+    std::int32_t offset;
+    std::uint8_t idx[16];
+    std::int16_t w0[8], w1[8];
+};
+
 struct RowKernels {
     const char* isa;
 
     // acc[i] (+)= w * src[i]; `first` overwrites instead of accumulating.
     void (*accumulate_u8_f32)(const std::uint8_t* src, float w, float* acc, std::size_t n, bool first);
 
-    // out[i] = (h0[i] * (128 - fy) + h1[i] * fy + 8192) >> 14, for h in 0..32640 (u8 scaled by 128).
-    void (*lerp_rows_i16_u8)(const std::int16_t* h0, const std::int16_t* h1, int fy, std::uint8_t* out,
-                             std::size_t n);
+    // acc[i] (+)= src[i] in 16 bits (sums of up to 257 rows).
+    void (*accumulate_u8_u16)(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first);
+
+    // Bilinear horizontal expansion of a u8 row to n u8 values (see ExpandChunk), rounded;
+    // src must stay readable for 16 bytes past the last chunk's offset.
+    void (*expand_u8)(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n);
+
+    // Vertical blend of two rows: out[i] = (r0[i] * (128 - fy) + r1[i] * fy + 64) >> 7, fy in 0..128.
+    void (*lerp_rows_u8)(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n);
 
     // out[i] = round((fg[i] * a[i] + bg[i] * (255 - a[i])) / 255), exact.
     void (*blend_u8)(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t* a, std::uint8_t* out,

@@ -29,24 +29,62 @@ void accumulate_u8_f32(const std::uint8_t* src, float w, float* acc, std::size_t
     for (; i < n; ++i) acc[i] = first ? w * float(src[i]) : acc[i] + w * float(src[i]);
 }
 
-void lerp_rows_i16_u8(const std::int16_t* h0, const std::int16_t* h1, int fy, std::uint8_t* out, std::size_t n) {
-    const __m256i wts = _mm256_set1_epi32(int(std::uint16_t(kLerpOne - fy)) | (fy << 16));
-    const __m256i round = _mm256_set1_epi32(1 << (2 * kLerpBits - 1));
-    // In-lane unpack then in-lane pack puts the 16 results back in order.
-    auto lerp16 = [&](const std::int16_t* p0, const std::int16_t* p1) {
-        const __m256i a = load256(p0), b = load256(p1);
-        __m256i lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wts);
-        __m256i hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wts);
-        lo = _mm256_srai_epi32(_mm256_add_epi32(lo, round), 2 * kLerpBits);
-        hi = _mm256_srai_epi32(_mm256_add_epi32(hi, round), 2 * kLerpBits);
-        return _mm256_packs_epi32(lo, hi);
+void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first) {
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i b = load256(src + i);
+        __m256i lo = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(b));
+        __m256i hi = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(b, 1));
+        if (!first) {
+            lo = _mm256_add_epi16(lo, load256(acc + i));
+            hi = _mm256_add_epi16(hi, load256(acc + i + 16));
+        }
+        store256(acc + i, lo);
+        store256(acc + i + 16, hi);
+    }
+    for (; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
+}
+
+// Two chunks per step: each lane loads its chunk's 16-byte window and shuffles out the
+// first and second taps, which unpack to 8 int16 each.
+void expand_u8(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n) {
+    const __m256i zero = _mm256_setzero_si256(), half = _mm256_set1_epi16(kLerpOne / 2);
+    auto expand16 = [&](const ExpandChunk& c0, const ExpandChunk& c1) {
+        const __m256i win = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(src + c1.offset),
+                                                reinterpret_cast<const __m128i*>(src + c0.offset));
+        const __m256i idx = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(c1.idx),
+                                                reinterpret_cast<const __m128i*>(c0.idx));
+        const __m256i w0 = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(c1.w0),
+                                               reinterpret_cast<const __m128i*>(c0.w0));
+        const __m256i w1 = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(c1.w1),
+                                               reinterpret_cast<const __m128i*>(c0.w1));
+        const __m256i taps = _mm256_shuffle_epi8(win, idx);
+        const __m256i a = _mm256_unpacklo_epi8(taps, zero), b = _mm256_unpackhi_epi8(taps, zero);
+        const __m256i v = _mm256_add_epi16(_mm256_add_epi16(_mm256_mullo_epi16(a, w0), _mm256_mullo_epi16(b, w1)), half);
+        return _mm256_srli_epi16(v, kLerpBits);  // lane 0: chunk 0, lane 1: chunk 1
     };
     std::size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m256i v = _mm256_packus_epi16(lerp16(h0 + i, h1 + i), lerp16(h0 + i + 16, h1 + i + 16));
+        const ExpandChunk* c = chunks + i / 8;
+        const __m256i v = _mm256_packus_epi16(expand16(c[0], c[1]), expand16(c[2], c[3]));  // 0 2 | 1 3
         store256(out + i, _mm256_permute4x64_epi64(v, _MM_SHUFFLE(3, 1, 2, 0)));
     }
-    for (; i < n; ++i) out[i] = lerp_i16_u8(h0[i], h1[i], fy);
+    for (; i < n; ++i) out[i] = expand_one(src, chunks[i / 8], int(i % 8));
+}
+
+// maddubs multiplies unsigned by signed bytes: the weights (0..128) go unsigned and the
+// pixels are shifted to signed by -128, which the constant 128 * 128 puts back.
+void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n) {
+    const __m256i w = _mm256_set1_epi16(short((kLerpOne - fy) | (fy << 8)));
+    const __m256i flip = _mm256_set1_epi8(char(0x80)), bias = _mm256_set1_epi16(128 * kLerpOne + kLerpOne / 2);
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i a = _mm256_xor_si256(load256(r0 + i), flip), b = _mm256_xor_si256(load256(r1 + i), flip);
+        const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(w, _mm256_unpacklo_epi8(a, b)), bias);
+        const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(w, _mm256_unpackhi_epi8(a, b)), bias);
+        store256(out + i, _mm256_packus_epi16(_mm256_srli_epi16(lo, kLerpBits), _mm256_srli_epi16(hi, kLerpBits)));
+    }
+    for (; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
 inline __m256i blend_u16(__m256i fg, __m256i bg, __m256i a) {
@@ -209,7 +247,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& avx2_kernels() {
-    static const RowKernels k{"avx2",          accumulate_u8_f32, lerp_rows_i16_u8, blend_u8,  spread_alpha3,
+    static const RowKernels k{"avx2",          accumulate_u8_f32, accumulate_u8_u16, expand_u8, lerp_rows_u8, blend_u8,  spread_alpha3,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

@@ -28,24 +28,44 @@ void accumulate_u8_f32(const std::uint8_t* src, float w, float* acc, std::size_t
     for (; i < n; ++i) acc[i] = first ? w * float(src[i]) : acc[i] + w * float(src[i]);
 }
 
-void lerp_rows_i16_u8(const std::int16_t* h0, const std::int16_t* h1, int fy, std::uint8_t* out, std::size_t n) {
-    const __m128i wts = _mm_set1_epi32(int(std::uint16_t(kLerpOne - fy)) | (fy << 16));
-    const __m128i round = _mm_set1_epi32(1 << (2 * kLerpBits - 1));
-    auto lerp8 = [&](const std::int16_t* p0, const std::int16_t* p1) {
-        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0));
-        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p1));
-        __m128i lo = _mm_madd_epi16(_mm_unpacklo_epi16(a, b), wts);
-        __m128i hi = _mm_madd_epi16(_mm_unpackhi_epi16(a, b), wts);
-        lo = _mm_srai_epi32(_mm_add_epi32(lo, round), 2 * kLerpBits);
-        hi = _mm_srai_epi32(_mm_add_epi32(hi, round), 2 * kLerpBits);
-        return _mm_packs_epi32(lo, hi);
+void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first) {
+    const __m128i zero = _mm_setzero_si128();
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+        __m128i lo = _mm_unpacklo_epi8(b, zero), hi = _mm_unpackhi_epi8(b, zero);
+        if (!first) {
+            lo = _mm_add_epi16(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
+            hi = _mm_add_epi16(hi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i + 8)));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(acc + i), lo);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(acc + i + 8), hi);
+    }
+    for (; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
+}
+
+// Needs a byte shuffle (SSSE3): scalar on this path.
+void expand_u8(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n) {
+    scalar_kernels().expand_u8(src, chunks, out, n);
+}
+
+// r0 * (128 - fy) + r1 * fy <= 255 * 128 fits an int16 lane.
+void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n) {
+    const __m128i zero = _mm_setzero_si128(), w0 = _mm_set1_epi16(short(kLerpOne - fy)), w1 = _mm_set1_epi16(short(fy));
+    const __m128i half = _mm_set1_epi16(kLerpOne / 2);
+    auto lerp8 = [&](__m128i a, __m128i b) {
+        const __m128i v = _mm_add_epi16(_mm_add_epi16(_mm_mullo_epi16(a, w0), _mm_mullo_epi16(b, w1)), half);
+        return _mm_srli_epi16(v, kLerpBits);
     };
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m128i v = _mm_packus_epi16(lerp8(h0 + i, h1 + i), lerp8(h0 + i + 8, h1 + i + 8));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), v);
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + i));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + i));
+        const __m128i lo = lerp8(_mm_unpacklo_epi8(a, zero), _mm_unpacklo_epi8(b, zero));
+        const __m128i hi = lerp8(_mm_unpackhi_epi8(a, zero), _mm_unpackhi_epi8(b, zero));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(lo, hi));
     }
-    for (; i < n; ++i) out[i] = lerp_i16_u8(h0[i], h1[i], fy);
+    for (; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
 // (fg * a + bg * (255 - a) + 128), then the exact division by 255, on 8 u16 lanes.
@@ -183,7 +203,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& sse2_kernels() {
-    static const RowKernels k{"sse2",          accumulate_u8_f32, lerp_rows_i16_u8, blend_u8,  spread_alpha3,
+    static const RowKernels k{"sse2",          accumulate_u8_f32, accumulate_u8_u16, expand_u8, lerp_rows_u8, blend_u8,  spread_alpha3,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;
