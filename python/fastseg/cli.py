@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import demo
 
     demo.register(sub)
+    from .data import cli as data_cli
+
+    data_cli.register(sub)
     return parser
 
 

@@ -1,0 +1,91 @@
+"""`fastseg data ...`: build, composite, stats and preview, registered into the main CLI."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..cli import CliError
+from .sources import FORMATS
+
+
+def register(sub) -> None:
+    p = sub.add_parser("data", help="build, composite, inspect training data")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    register_build(data_sub)
+    register_composite(data_sub)
+    register_stats(data_sub)
+    register_preview(data_sub)
+
+
+# --- build ----------------------------------------------------------------------------------------
+
+
+def register_build(sub) -> None:
+    p = sub.add_parser("build", help="convert labelled sources into one dataset (images/, masks/, manifest.jsonl)")
+    p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="a source folder (or COCO .json)")
+    p.add_argument("--out", type=Path, required=True, help="dataset folder to create or update")
+    p.add_argument("--format", choices=FORMATS, help="the sources' format (default: detect each one)")
+    p.add_argument("--licence", help="licence to record (default: from a LICENSE file or the format)")
+    p.add_argument("--max-side", type=int, help="shrink so the longer side is at most this many pixels")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--limit", type=int, help="only the first N items of each source (for a quick look)")
+    p.set_defaults(run=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from .build import build
+    from .sources import open_source
+
+    check_outside_sources(args.out, args.sources)
+    sources = []
+    for path in args.sources:
+        try:
+            sources.append(open_source(path, args.format, licence=args.licence))
+        except (ValueError, FileNotFoundError) as e:
+            raise CliError(str(e)) from e
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise CliError(f"two sources share a name ({', '.join(names)}): ids would collide")
+    report = build(sources, args.out, max_side=args.max_side, jobs=max(1, args.jobs), limit=args.limit)
+    print_build_report(report, args.out)
+    return 0
+
+
+def check_outside_sources(out: Path, sources: list[Path]) -> None:
+    out = out.resolve()
+    for s in sources:
+        root = s.resolve() if s.is_dir() else s.resolve().parent
+        if out == root or root in out.parents:
+            raise CliError(f"--out {out} is inside source {root}: sources are never written to")
+
+
+def print_build_report(report, out: Path) -> None:
+    for source, c in sorted(report.counts().items()):
+        total = sum(c.values())
+        print(f"{source}: {total} listed, {c['built'] + c['kept']} in dataset "
+              f"({c['built']} built, {c['kept']} already there), {c['flagged']} flagged")
+    for o in report.flagged:
+        print(f"  flagged {o.flag}: {o.item_id} ({o.detail})")
+    unusual = report.unusual_fractions()
+    if unusual:
+        print(f"  {len(unusual)} kept with an unusual person fraction for their source (see report.json):")
+        for u in unusual[:10]:
+            print(f"    {u['id']}: {u['person_fraction']:.4f} (z {u['z']:+.1f})")
+    state = "updated" if report.manifest_changed else "unchanged"
+    print(f"manifest {state}: {out / 'manifest.jsonl'}, report: {out / 'report.json'}; {report.seconds:.1f} s")
+
+
+# --- composite, stats, preview: filled in by their modules ------------------------------------------
+
+
+def register_composite(sub) -> None:
+    pass
+
+
+def register_stats(sub) -> None:
+    pass
+
+
+def register_preview(sub) -> None:
+    pass
