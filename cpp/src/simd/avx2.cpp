@@ -87,24 +87,21 @@ void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::u
     for (; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
-inline __m256i blend_u16(__m256i fg, __m256i bg, __m256i a) {
-    const __m256i c255 = _mm256_set1_epi16(255), c128 = _mm256_set1_epi16(128);
-    __m256i x = _mm256_add_epi16(_mm256_mullo_epi16(fg, a), _mm256_mullo_epi16(bg, _mm256_sub_epi16(c255, a)));
-    x = _mm256_add_epi16(x, c128);
-    return _mm256_srli_epi16(_mm256_add_epi16(x, _mm256_srli_epi16(x, 8)), 8);
-}
-
+// maddubs on (a, 255 - a) unsigned and (fg, bg) shifted to signed gives
+// fg * a + bg * (255 - a) - 128 * 255 in int16; adding 128 * 255 + 128 as a u16 wrap-around
+// restores the sum plus the rounding term, then (x + (x >> 8)) >> 8 divides by 255 exactly.
 void blend_u8(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t* a, std::uint8_t* out,
               std::size_t n) {
-    const __m256i zero = _mm256_setzero_si256();
+    const __m256i flip = _mm256_set1_epi8(char(0x80)), c255 = _mm256_set1_epi8(char(255));
+    const __m256i bias = _mm256_set1_epi16(short(128 * 255 + 128));
+    auto div255 = [](__m256i x) { return _mm256_srli_epi16(_mm256_add_epi16(x, _mm256_srli_epi16(x, 8)), 8); };
     std::size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m256i f = load256(fg + i), b = load256(bg + i), w = load256(a + i);
-        const __m256i lo = blend_u16(_mm256_unpacklo_epi8(f, zero), _mm256_unpacklo_epi8(b, zero),
-                                     _mm256_unpacklo_epi8(w, zero));
-        const __m256i hi = blend_u16(_mm256_unpackhi_epi8(f, zero), _mm256_unpackhi_epi8(b, zero),
-                                     _mm256_unpackhi_epi8(w, zero));
-        store256(out + i, _mm256_packus_epi16(lo, hi));
+        const __m256i f = _mm256_xor_si256(load256(fg + i), flip), b = _mm256_xor_si256(load256(bg + i), flip);
+        const __m256i w = load256(a + i), wb = _mm256_sub_epi8(c255, w);
+        const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpacklo_epi8(w, wb), _mm256_unpacklo_epi8(f, b)), bias);
+        const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpackhi_epi8(w, wb), _mm256_unpackhi_epi8(f, b)), bias);
+        store256(out + i, _mm256_packus_epi16(div255(lo), div255(hi)));
     }
     for (; i < n; ++i) out[i] = blend_px(fg[i], bg[i], a[i]);
 }
