@@ -77,9 +77,9 @@ def random_frame(rng: np.random.Generator, height: int, width: int, channels: in
 def random_alpha(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """uint8 alpha with the special values 0 and 255 well represented."""
     alpha = rng.integers(0, 256, (height, width), dtype=np.uint8)
-    pick = rng.random((height, width))
-    alpha[pick < 0.2] = 0
-    alpha[pick > 0.8] = 255
+    pick = rng.integers(0, 5, (height, width), dtype=np.uint8)
+    alpha[pick == 0] = 0
+    alpha[pick == 1] = 255
     return alpha
 
 
@@ -92,11 +92,13 @@ def random_unit_mask(rng: np.random.Generator, height: int, width: int) -> np.nd
 
 
 def blend_reference(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """round((fg * a + bg * (255 - a)) / 255) in float64; alpha (H, W) broadcasts over channels."""
-    a = alpha.astype(np.float64)[..., None]
-    out = (fg.astype(np.float64) * a + bg.astype(np.float64) * (255.0 - a)) / 255.0
-    # x / 255 is never exactly k + 0.5 for an integer x, so rint's tie rule never matters.
-    return np.rint(out).astype(np.uint8)
+    """round((fg * a + bg * (255 - a)) / 255); alpha (H, W) broadcasts over channels.
+
+    For an integer x, x / 255 is never k + 0.5, so round(x / 255) == (x + 127) // 255 exactly.
+    """
+    a = alpha.astype(np.uint16)[..., None]
+    # fg * a + bg * (255 - a) + 127 <= 255 * 255 + 127 fits uint16.
+    return ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
 
 
 def assert_bit_exact(actual: np.ndarray, expected: np.ndarray) -> None:
