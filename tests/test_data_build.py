@@ -102,6 +102,7 @@ def test_manifest_records_and_written_files(tmp_path, sources):
     record = next(r for r in layout.read_manifest(out) if r["id"] == "folder-small")
     assert record["source"] == "folder" and record["source_id"] == "small" and record["split"] in ("train", "val")
     assert (record["width"], record["height"]) == (64, 48)  # the small mask was scaled up to the photo
+    assert record["label_upscaled_from"] == [32, 24]
     image, mask, ignore = layout.load_item(out, record)
     assert image.shape == (48, 64, 3) and mask.shape == (48, 64) and ignore is None
     np.testing.assert_array_equal(mask, person_mask(24, 32).repeat(2, axis=0).repeat(2, axis=1))  # nearest

@@ -87,7 +87,9 @@ def is_still_valid(task: Task, source_sums: dict) -> bool:
 def convert(task: Task, source_sums: dict) -> dict:
     item = task.item
     image = read_image(Path(item.image))
-    label = fit_label(load_label(item), image.shape[:2], task.resize_small_masks)
+    raw = load_label(item)
+    upscaled = raw.mask.shape != image.shape[:2]
+    label = fit_label(raw, image.shape[:2], task.resize_small_masks)
     check_person_fraction(label.mask)
     image, label, resized = limit_size(image, label, task.max_side)
     files = {"image": (jpeg_as_is(Path(item.image)) if not resized else None) or layout.encode_jpeg(image),
@@ -107,6 +109,8 @@ def convert(task: Task, source_sums: dict) -> dict:
         "sha256": {kind: layout.sha256(data) for kind, data in files.items()},
         "source_sha256": source_sums, "max_side": task.max_side,
     }
+    if upscaled:  # upscaled labels are coarser: worth knowing when training
+        record["label_upscaled_from"] = list(raw.size)
     if "ignore" in files:
         record["ignore_fraction"] = round(float(label.ignore.mean()), 5)
     return record
