@@ -142,7 +142,7 @@ void interleave_rgba(const std::uint8_t* bgr, const std::uint8_t* a, std::uint8_
 }
 
 inline __m256 exp_ps(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
+    x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.0f), x));  // NaN passes through
     const __m256 n = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _mm256_set1_ps(0.5f)));
     x = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f)));
     x = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(-2.12194440e-4f)));
@@ -188,7 +188,7 @@ void smoothstep_f32(const float* x, float* out, float lo, float hi, std::size_t 
         const __m256 two = _mm256_set1_ps(2.0f), three = _mm256_set1_ps(3.0f);
         for (; i + 8 <= n; i += 8) {
             __m256 t = _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vlo), span);
-            t = _mm256_min_ps(_mm256_max_ps(t, zero), one);
+            t = _mm256_min_ps(one, _mm256_max_ps(zero, t));  // NaN passes through
             _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(t, t), _mm256_sub_ps(three, _mm256_mul_ps(two, t))));
         }
     } else {

@@ -108,7 +108,7 @@ inline __m128 floor_ps(__m128 x) {
 
 // Cephes expf: exp(x) = 2^n * exp(r), |r| <= ln2 / 2, relative error about 1e-7.
 inline __m128 exp_ps(__m128 x) {
-    x = _mm_min_ps(_mm_max_ps(x, _mm_set1_ps(-88.0f)), _mm_set1_ps(88.0f));
+    x = _mm_min_ps(_mm_set1_ps(88.0f), _mm_max_ps(_mm_set1_ps(-88.0f), x));  // NaN passes through, as in std::exp
     const __m128 n = floor_ps(_mm_add_ps(_mm_mul_ps(x, _mm_set1_ps(1.44269504088896341f)), _mm_set1_ps(0.5f)));
     x = _mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(0.693359375f)));
     x = _mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(-2.12194440e-4f)));
@@ -151,7 +151,7 @@ void smoothstep_f32(const float* x, float* out, float lo, float hi, std::size_t 
         const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), two = _mm_set1_ps(2.0f), three = _mm_set1_ps(3.0f);
         for (; i + 4 <= n; i += 4) {
             __m128 t = _mm_div_ps(_mm_sub_ps(_mm_loadu_ps(x + i), vlo), span);
-            t = _mm_min_ps(_mm_max_ps(t, zero), one);
+            t = _mm_min_ps(one, _mm_max_ps(zero, t));  // NaN passes through, as in the scalar
             _mm_storeu_ps(out + i, _mm_mul_ps(_mm_mul_ps(t, t), _mm_sub_ps(three, _mm_mul_ps(two, t))));
         }
     } else {
