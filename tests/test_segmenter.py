@@ -343,11 +343,14 @@ def test_1000_frames_allocate_nothing_per_frame(tmp_path, recurrent):
     frame = person_frame(90, 160)
     out, mask = np.empty(frame.shape, np.uint8), np.empty(frame.shape[:2], np.float32)
     with fastseg.Segmenter(path=path, temporal=0.3, feather=1, threshold=(0.2, 0.8)) as seg:
-        for _ in range(20):  # first frame sizes the buffers; a few more warm every cache
-            seg.process(frame, "blur", out=out)
-            seg.mask(frame, out=mask)
+        # Warm up under tracing: the first frame sizes the buffers, and onnxruntime keeps a
+        # bounded ring of ~200 small per-run records whose replacement would otherwise count as
+        # growth (a freed block allocated before tracing started is not subtracted).
         tracemalloc.start()
         try:
+            for _ in range(300):
+                seg.process(frame, "blur", out=out)
+                seg.mask(frame, out=mask)
             before = tracemalloc.get_traced_memory()[0]
             for _ in range(1000):
                 seg.process(frame, "blur", out=out)
@@ -355,7 +358,7 @@ def test_1000_frames_allocate_nothing_per_frame(tmp_path, recurrent):
             growth = tracemalloc.get_traced_memory()[0] - before
         finally:
             tracemalloc.stop()
-    assert growth < 4096, f"traced memory grew by {growth} bytes over 1000 frames"
+    assert growth < 1000, f"traced memory grew by {growth} bytes over 1000 frames"
 
 
 def test_profile_records_every_stage(tiny_path):
