@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 import cv2
 import numpy as np
@@ -29,6 +29,8 @@ NEARLY_FULL = 0.95  # above this the label is most likely inverted or the whole 
 ASPECT_TOLERANCE = 0.02  # a smaller mask counts as "same aspect ratio" within this relative error
 OUTLIER_Z = 3.5  # robust z-score (median/MAD of logit fraction) beyond which a fraction is unusual
 JOURNAL = "manifest.jsonl.partial"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Flag(Exception):
@@ -241,7 +243,7 @@ def build(sources: Iterable[Source], out: Path, max_side: Optional[int] = None, 
              for s in sources for item in s.items[:limit]]
     outcomes = []
     with open(out / JOURNAL, "a") as journal:
-        for outcome in run_tasks(tasks, jobs, progress):
+        for outcome in run_tasks(build_item, tasks, jobs, progress):
             outcomes.append(outcome)
             if outcome.status == "built":  # an interrupted run resumes from here
                 journal.write(json.dumps(outcome.record) + "\n")
@@ -276,19 +278,20 @@ def write_report(out: Path, report: BuildReport) -> None:
         layout.write_atomic(path, text.encode())
 
 
-def run_tasks(tasks: list[Task], jobs: int, progress: bool) -> Iterator[Outcome]:
+def run_tasks(work: Callable[[T], R], tasks: list[T], jobs: int, progress: bool) -> Iterator[R]:
+    """work(task) for every task, in worker processes when jobs > 1, results as they finish."""
     bar = make_progress(len(tasks), progress)
     try:
         if jobs <= 1 or len(tasks) < 2:
             for task in tasks:
-                yield build_item(task)
+                yield work(task)
                 bar.update()
             return
         # fork: workers inherit the imported modules instead of importing (and maybe rebuilding) fastseg again
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with context.Pool(jobs, initializer=single_threaded_worker) as pool:
-            for outcome in pool.imap_unordered(build_item, tasks, chunksize=4):
-                yield outcome
+            for result in pool.imap_unordered(work, tasks, chunksize=4):
+                yield result
                 bar.update()
     finally:
         bar.close()

@@ -84,8 +84,50 @@ def register_composite(sub) -> None:
 
 
 def register_stats(sub) -> None:
-    pass
+    p = sub.add_parser("stats", help="counts, sizes and person-fraction histogram per source and split")
+    p.add_argument("dataset", type=Path, metavar="DIR")
+    p.set_defaults(run=run_stats)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from .stats import format_summary, summarize
+
+    print(format_summary(summarize(read_records(args.dataset))))
+    return 0
 
 
 def register_preview(sub) -> None:
-    pass
+    p = sub.add_parser("preview", help="a grid of images with their masks overlaid")
+    p.add_argument("dataset", type=Path, metavar="DIR")
+    p.add_argument("-o", "--output", type=Path, required=True, help="grid image to write (PNG/JPEG)")
+    p.add_argument("-n", "--count", type=int, default=24, help="how many items (default 24)")
+    p.add_argument("--source", help="only items of this source")
+    p.add_argument("--split", choices=("train", "val"), help="only items of this split")
+    p.add_argument("--columns", type=int, default=6)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_preview)
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .stats import pick, preview_grid
+
+    records = [r for r in read_records(args.dataset)
+               if (args.source is None or r["source"] == args.source) and (args.split is None or r["split"] == args.split)]
+    if not records:
+        raise CliError("no items match")
+    grid = preview_grid(args.dataset, pick(records, args.count, args.seed), columns=args.columns)
+    if not cv2.imwrite(str(args.output), grid):
+        raise CliError(f"cannot write {args.output}")
+    print(f"wrote {args.output} ({grid.shape[1]}x{grid.shape[0]})")
+    return 0
+
+
+def read_records(dataset: Path) -> list[dict]:
+    from .layout import read_manifest
+
+    records = read_manifest(dataset)
+    if not records:
+        raise CliError(f"{dataset} has no manifest.jsonl with items; build one with `fastseg data build`")
+    return records
