@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ISAS, SIMD_ISAS, scalar_reference, using_isa
+from conftest import ISAS, scalar_reference, using_isa
 from fastseg import _core
 
 

@@ -102,9 +102,11 @@ def test_temporal_ema_matches_numpy(isa, rng, strength, shape):
     state = rng.random(shape, dtype=np.float32)
     s = np.float32(strength)
     expected = s * state + (np.float32(1) - s) * current
+    on_scalar = scalar_reference(_core.temporal_ema, current, state, strength)
     result = _core.temporal_ema(current, state, strength)
     assert result is state
     np.testing.assert_allclose(state, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(state, on_scalar, rtol=0, atol=1e-6)
 
 
 def numpy_smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -121,6 +123,7 @@ def test_smoothstep_and_threshold_match_numpy(isa, rng, lo, hi, shape):
     x.flat[::11] = np.float32(lo)  # exactly at the threshold: x >= lo is 1
     out = _core.smoothstep(x, lo, hi)
     np.testing.assert_allclose(out, numpy_smoothstep(x, lo, hi), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out, scalar_reference(_core.smoothstep, x, lo, hi), rtol=0, atol=1e-6)
     if hi <= lo:
         assert set(np.unique(out)) <= {0.0, 1.0}
 
@@ -142,6 +145,7 @@ def test_feather_matches_two_box_passes(isa, rng, radius, shape):
     mask = random_unit_mask(rng, *shape)
     out = _core.feather(mask, radius)
     np.testing.assert_allclose(out, numpy_feather(mask, radius), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(out, scalar_reference(_core.feather, mask, radius), rtol=0, atol=1e-6)
 
 
 def test_feather_in_place(isa, rng):
@@ -233,7 +237,8 @@ def edge_scene(vertical: bool):
     frame[:, EDGE_COLUMN:] = (190, 200, 210)
     mask = np.zeros((36, 64), np.float32)
     mask[:, 33:] = 1.0
-    ideal = np.zeros((360, 640)); ideal[:, EDGE_COLUMN:] = 255
+    ideal = np.zeros((360, 640))
+    ideal[:, EDGE_COLUMN:] = 255
     if not vertical:
         frame, ideal = np.ascontiguousarray(frame[:, :360].transpose(1, 0, 2)), ideal[:, :360].T
         mask = np.ascontiguousarray(mask[:, :36].T)
