@@ -80,7 +80,36 @@ def print_build_report(report, out: Path) -> None:
 
 
 def register_composite(sub) -> None:
-    pass
+    p = sub.add_parser("composite", help="paste the people of a built dataset onto backgrounds, webcam-style")
+    p.add_argument("dataset", type=Path, metavar="DIR", help="a dataset built by `fastseg data build`")
+    p.add_argument("--out", type=Path, required=True, help="dataset folder for the composites")
+    p.add_argument("--backgrounds", type=Path, help="folder of people-free photos (default: only crops of DIR's photos)")
+    p.add_argument("-n", "--count", type=int, default=1000, help="frames to make (default 1000)")
+    p.add_argument("--size", default="640x360", help="frame size WxH (default 640x360, 16:9)")
+    p.add_argument("--split", choices=("train", "val"), default="train", help="whose people (default train)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.set_defaults(run=run_composite)
+
+
+def run_composite(args: argparse.Namespace) -> int:
+    import time
+
+    from .composite import composite
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError as e:
+        raise CliError(f"--size must be WxH, got {args.size!r}") from e
+    read_records(args.dataset)
+    start = time.perf_counter()
+    try:
+        records = composite(args.dataset, args.out, args.count, args.backgrounds, (width, height), args.seed,
+                            args.split, max(1, args.jobs))
+    except ValueError as e:
+        raise CliError(str(e)) from e
+    print(f"{len(records)} composites in {args.out} ({time.perf_counter() - start:.1f} s)")
+    return 0
 
 
 def register_stats(sub) -> None:
