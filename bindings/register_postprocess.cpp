@@ -66,6 +66,9 @@ py::array feather_py(const py::array& mask, int radius, const std::optional<py::
 py::array upsample_mask_py(const py::array& mask, py::array out) {
     const ConstImageF32 m = image<const float>(mask, "mask", 1);
     const ImageU8 a = image<std::uint8_t>(out, "out", 1, true);
+    if (a.height < m.height || a.width < m.width)
+        throw py::value_error("out must be at least as large as mask (upsampling only): mask " + shape_str(mask) +
+                              ", out " + shape_str(out));
     py::gil_scoped_release release;
     upsample_mask(m, a);
     return out;
