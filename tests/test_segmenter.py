@@ -381,6 +381,18 @@ def test_spec_round_trips_through_onnx_metadata(tmp_path):
     assert json.loads(spec.to_json())["recurrent"] == [["state_out", "state_in"]]
 
 
+def test_default_model_is_used_once_it_ships(tmp_path, monkeypatch):
+    from fastseg import models
+
+    own = build_model(tmp_path / "fastseg_tiny.onnx", spec=tiny_spec(name="fastseg_tiny"))
+    monkeypatch.setattr(models, "PACKAGE_DIR", tmp_path)
+    monkeypatch.setattr(models, "DEFAULT_MODEL", "fastseg_tiny")
+    assert models.list()["fastseg_tiny"].startswith("fastseg model")
+    with fastseg.Segmenter() as seg, fastseg.Segmenter("fastseg_tiny") as named:
+        assert seg.spec.name == named.spec.name == "fastseg_tiny"
+    assert own.is_file()
+
+
 def test_models_list_names_the_registry():
     names = fastseg.models.list()
     for name in ("mediapipe_selfie", "mediapipe_selfie_landscape", "sinet", "prisma_net", "modnet", "rvm_mobilenetv3"):
@@ -438,8 +450,10 @@ def test_bad_effects_and_outputs(seg_and_alpha):
         seg.process(frame, "replace", background=np.zeros((5, 5), np.uint8))
     with pytest.raises(ValueError, match="out must have shape"):
         seg.process(frame, "blur", out=np.empty((3, 3, 3), np.uint8))
-    with pytest.raises(ValueError, match="out must be a float32"):
+    with pytest.raises(TypeError, match="out must be a float32 array"):
         seg.mask(frame, out=np.empty(FRAME, np.float64))
+    with pytest.raises(ValueError, match=r"out must have shape \(96, 128\)"):
+        seg.mask(frame, out=np.empty((4, 4), np.float32))
     with pytest.raises(ValueError, match="strength must be in"):
         seg.process(frame, "blur", strength=2.0)
 

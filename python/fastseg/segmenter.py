@@ -83,8 +83,10 @@ class Segmenter:
         alpha = self._alpha(frame)
         if out is None:
             out = np.empty(alpha.shape, np.float32)
-        elif not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == alpha.shape):
-            raise ValueError(f"out must be a float32 array of shape {alpha.shape}, got {_describe(out)}")
+        elif not (isinstance(out, np.ndarray) and out.dtype == np.float32):
+            raise TypeError(f"out must be a float32 array, got {_describe(out)}")
+        elif out.shape != alpha.shape:
+            raise ValueError(f"out must have shape {alpha.shape}, got {out.shape}")
         return np.multiply(alpha, np.float32(1.0 / 255.0), out=out)
 
     def process(self, frame: np.ndarray, effect: str = "blur", out: Optional[np.ndarray] = None, **options: Any) -> np.ndarray:

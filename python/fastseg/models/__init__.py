@@ -22,6 +22,8 @@ OUTPUT_KINDS = ("prob", "logits", "logits2", "softmax2")
 # Extra scalar inputs whose value fastseg computes per input size (the rest are constants).
 COMPUTED_INPUTS = ("downsample_ratio",)
 PACKAGE_DIR = Path(__file__).resolve().parent
+# What Segmenter() with no model runs: fastseg's own model, installed here, once it ships.
+DEFAULT_MODEL: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -197,15 +199,17 @@ def resolve(model: Any, path: Optional[Path]) -> Tuple[Optional[ModelSpec], Path
         if path is None:
             raise ValueError(f"a ModelSpec needs path= to its .onnx file (spec {model.name!r})")
         return model, Path(path)
+    own = packaged()
     if model is None:
-        if path is None:
+        if path is not None:
+            return None, Path(path)
+        if DEFAULT_MODEL not in own:
             raise ValueError(_no_default_message())
-        return None, Path(path)
+        model = DEFAULT_MODEL
     if not isinstance(model, str):
         raise TypeError(f"model must be a name, a ModelSpec or None, got {type(model).__name__}")
-    own = packaged()
-    if model in own and path is None:
-        return None, own[model]
+    if model in own:  # fastseg's own: the spec is in the file (path= may point at another copy)
+        return None, Path(path) if path is not None else own[model]
     if model in REGISTRY:
         if path is None:
             raise ValueError(
@@ -217,7 +221,6 @@ def resolve(model: Any, path: Optional[Path]) -> Tuple[Optional[ModelSpec], Path
 
 
 def _no_default_message() -> str:
-    # When fastseg's own model ships, resolve(None, None) returns it instead of raising.
     return (
         "fastseg has no built-in model yet: pass one, e.g. "
         "Segmenter('mediapipe_selfie_landscape', path='selfie_landscape.onnx'), "
