@@ -287,8 +287,9 @@ def run_tasks(work: Callable[[T], R], tasks: list[T], jobs: int, progress: bool)
                 yield work(task)
                 bar.update()
             return
-        # fork: workers inherit the imported modules instead of importing (and maybe rebuilding) fastseg again
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        # spawn, not fork: a forked child inherits locks held by the parent's threads (OpenCV's
+        # and OpenMP's pools) and can hang on its first resize; a fresh interpreter cannot
+        context = multiprocessing.get_context("spawn")
         with context.Pool(jobs, initializer=single_threaded_worker) as pool:
             for result in pool.imap_unordered(work, tasks, chunksize=4):
                 yield result
