@@ -48,21 +48,15 @@ def scalar_reference(kernel: Callable[..., Any], *args: Any, **kwargs: Any) -> A
 @pytest.fixture(params=ISAS)
 def isa(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every available instruction set in turn, process-wide; "auto" restored afterwards."""
-    _core.set_isa(request.param)
-    try:
+    with using_isa(request.param):
         yield request.param
-    finally:
-        _core.set_isa("auto")
 
 
 @pytest.fixture(params=SIMD_ISAS)
 def simd_isa(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every non-scalar instruction set: the paths that must agree with the scalar reference."""
-    _core.set_isa(request.param)
-    try:
+    with using_isa(request.param):
         yield request.param
-    finally:
-        _core.set_isa("auto")
 
 
 @pytest.fixture
