@@ -151,7 +151,7 @@ def test_valid_arguments_are_accepted(kernel):
     kernel.call(**kernel.arrays())
 
 
-@pytest.mark.parametrize(("kernel", "arg", "kind"), bad_argument_cases())
+@pytest.mark.parametrize(("kernel", "arg", "kind"), list(bad_argument_cases()))
 def test_bad_array_argument_is_refused_by_name(kernel, arg, kind):
     spoiler = SPOILERS[kind]
     arrays = kernel.arrays()
