@@ -69,11 +69,18 @@ def random_frame(rng: np.random.Generator, height: int, width: int, channels: in
 
 
 def random_alpha(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """uint8 alpha with the special values 0 and 255 well represented."""
+    """uint8 alpha with the special values 0 and 255 well represented, alone and in runs of up
+    to 80 pixels (the SIMD composites take shortcuts on runs)."""
     alpha = rng.integers(0, 256, (height, width), dtype=np.uint8)
     pick = rng.integers(0, 5, (height, width), dtype=np.uint8)
     alpha[pick == 0] = 0
     alpha[pick == 1] = 255
+    edges = np.cumsum(rng.integers(1, 80, width))
+    edges = edges[edges < width]
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, width]):
+        kind = rng.integers(0, 3, height)  # per row: keep, all 0, all 255
+        alpha[kind == 1, lo:hi] = 0
+        alpha[kind == 2, lo:hi] = 255
     return alpha
 
 

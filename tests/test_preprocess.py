@@ -51,9 +51,12 @@ def assert_tensor_close(actual, expected, std=STD):
 
 
 # (frame H, W) -> (tensor h, w): shrink both axes (integer and fractional ratios), grow both,
-# mixed, identity, and 1x1 at either end.
+# mixed, identity, and 1x1 at either end. Whole factors take the exact block-sum path unless
+# a block has more than 257 pixels (then the weighted path).
 SIZES = [
     ((720, 1280), (144, 256)),
+    ((30, 48), (10, 8)),
+    ((40, 40), (2, 2)),
     ((721, 1283), (143, 255)),
     ((37, 41), (100, 130)),
     ((100, 41), (37, 130)),

@@ -7,6 +7,7 @@
 #include "fastseg/dispatch.hpp"
 #include "workspace.hpp"
 #include "fastseg/preprocess.hpp"
+#include "block_sums.hpp"
 #include "box_blur.hpp"
 #include "resample.hpp"
 
@@ -20,30 +21,28 @@ void require_frame_and_alpha(ConstImageU8 frame, ConstImageU8 alpha, int out_h, 
     require(out_h == frame.height && out_w == frame.width, "out must have the frame's size");
 }
 
-// Per-row scratch shared by the blend loops: the alpha spread over 3 channels, and one
-// background row.
-struct RowScratch {
-    std::vector<std::uint8_t> a3, bg;
-    void size_for(int width) {
-        a3.resize(std::size_t(width) * 3);
-        bg.resize(std::size_t(width) * 3);
-    }
+// Blend every row of `frame` over the background row bg_row(y) returns as (r0, r1, fy):
+// two rows blended vertically with weight fy / 128 (fy == 0: r0 itself).
+struct BackgroundRows {
+    const std::uint8_t *r0, *r1;
+    int fy;
 };
 
-// Blend every row of `frame` over the background row that `bg_row(y, scratch)` returns.
 template <class BgRow>
-void blend_rows(ConstImageU8 frame, ConstImageU8 alpha, ImageU8 out, RowScratch& s, BgRow&& bg_row) {
+void blend_rows(ConstImageU8 frame, ConstImageU8 alpha, ImageU8 out, BgRow&& bg_row) {
     const RowKernels& k = kernels();
-    const std::size_t n = std::size_t(frame.width) * 3;
     for (int y = 0; y < frame.height; ++y) {
-        k.spread_alpha3(alpha.row(y), s.a3.data(), std::size_t(frame.width));
-        k.blend_u8(frame.row(y), bg_row(y), s.a3.data(), out.row(y), n);
+        const BackgroundRows bg = bg_row(y);
+        k.composite_row_u8(frame.row(y), bg.r0, bg.r1, bg.fy, alpha.row(y), out.row(y), std::size_t(frame.width));
     }
 }
 
+struct ColorRow {
+    std::vector<std::uint8_t> bytes;
+};
+
 struct BlurWorkspace {
-    RowScratch scratch;
-    std::vector<std::uint16_t> acc;
+    BlockSums blocks;
     std::vector<float> small;
     std::vector<std::uint8_t> small_u8;
     BoxScratch box;
@@ -51,27 +50,20 @@ struct BlurWorkspace {
     ExpandedRowPair rows;
 };
 
-// Block means of f x f pixels (partial blocks at the right and bottom edges), rounded to u8.
-void downscale_blocks(ConstImageU8 frame, int f, float* small, int sh, int sw, std::vector<std::uint16_t>& acc) {
-    const RowKernels& k = kernels();
-    const std::size_t n = std::size_t(frame.width) * 3;
-    acc.resize(n);
-    for (int sy = 0; sy < sh; ++sy) {
-        const int y0 = sy * f, rows = std::min(f, frame.height - y0);
-        for (int t = 0; t < rows; ++t) k.accumulate_u8_u16(frame.row(y0 + t), acc.data(), n, t == 0);
+// Block means of f x f pixels (partial blocks at the right and bottom edges), as floats.
+void downscale_blocks(ConstImageU8 frame, int f, float* small, BlockSums& blocks) {
+    const int sw = (frame.width + f - 1) / f, last_cols = frame.width - (sw - 1) * f;
+    block_sums(frame, f, f, blocks, [&](int sy, int rows, const std::uint16_t* sums) {
         float* o = small + std::size_t(sy) * sw * 3;
-        for (int sx = 0; sx < sw; ++sx) {
-            const int x0 = sx * f, cols = std::min(f, frame.width - x0);
-            unsigned s[3] = {0, 0, 0};
-            for (const std::uint16_t* p = acc.data() + std::size_t(x0) * 3; p < acc.data() + std::size_t(x0 + cols) * 3; p += 3) {
-                s[0] += p[0];
-                s[1] += p[1];
-                s[2] += p[2];
-            }
-            const float inv = 1.0f / float(rows * cols);
-            for (int c = 0; c < 3; ++c) o[sx * 3 + c] = float(s[c]) * inv;
-        }
-    }
+        const float inv = 1.0f / float(rows * f), inv_last = 1.0f / float(rows * last_cols);
+        for (int i = 0; i < (sw - 1) * 3; ++i) o[i] = float(sums[i]) * inv;
+        for (int i = (sw - 1) * 3; i < sw * 3; ++i) o[i] = float(sums[i]) * inv_last;
+    });
+}
+
+// Rounds the blurred floats (0..255) to the bytes expand_u8 reads.
+void quantize(const float* in, std::size_t n, std::uint8_t* out) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = std::uint8_t(in[i] + 0.5f);
 }
 
 }  // namespace
@@ -87,24 +79,21 @@ void composite_blur(ConstImageU8 frame, ConstImageU8 alpha, ImageU8 out, float s
     const int f = blur_factor(frame.height, frame.width), r = blur_radius(strength);
     const int sh = (frame.height + f - 1) / f, sw = (frame.width + f - 1) / f;
     ws.small.resize(std::size_t(sh) * sw * 3);
-    downscale_blocks(frame, f, ws.small.data(), sh, sw, ws.acc);
+    downscale_blocks(frame, f, ws.small.data(), ws.blocks);
     for (int pass = 0; pass < 2; ++pass) box_blur(ws.small.data(), sh, sw, 3, r, ws.box);
     ws.small_u8.resize(ws.small.size() + kExpandPadding);
-    for (std::size_t i = 0; i < ws.small.size(); ++i) ws.small_u8[i] = std::uint8_t(ws.small[i] + 0.5f);
+    quantize(ws.small.data(), ws.small.size(), ws.small_u8.data());
     const LerpTable& xt = lerp_table(ws.xt, sw, frame.width, 1.0 / f, 3);
     const LerpTable& yt = lerp_table(ws.yt, sh, frame.height, 1.0 / f);
-    ws.scratch.size_for(frame.width);
     ws.rows.reset(std::size_t(frame.width) * 3);
     const RowKernels& k = kernels();
     const std::size_t n = std::size_t(frame.width) * 3;
     auto fill = [&](int sy, std::uint8_t* dst) {
         k.expand_u8(ws.small_u8.data() + std::size_t(sy) * sw * 3, xt.chunks.data(), dst, n);
     };
-    blend_rows(frame, alpha, out, ws.scratch, [&](int y) {
+    blend_rows(frame, alpha, out, [&](int y) {
         const std::uint8_t* r0 = ws.rows.get(yt.i0[y], fill);
-        const std::uint8_t* r1 = ws.rows.get(yt.i1[y], fill);
-        k.lerp_rows_u8(r0, r1, yt.frac[y], ws.scratch.bg.data(), n);
-        return ws.scratch.bg.data();
+        return BackgroundRows{r0, ws.rows.get(yt.i1[y], fill), yt.frac[y]};
     });
 }
 
@@ -112,18 +101,16 @@ void composite_image(ConstImageU8 frame, ConstImageU8 alpha, ConstImageU8 backgr
     require_frame_and_alpha(frame, alpha, out.height, out.width);
     require(background.height == frame.height && background.width == frame.width && background.channels == 3,
             "background must be H x W x 3 with the frame's size");
-    auto& scratch = per_thread<RowScratch>();
-    scratch.size_for(frame.width);
-    blend_rows(frame, alpha, out, scratch, [&](int y) { return background.row(y); });
+    blend_rows(frame, alpha, out, [&](int y) { return BackgroundRows{background.row(y), background.row(y), 0}; });
 }
 
 void composite_color(ConstImageU8 frame, ConstImageU8 alpha, const std::uint8_t color[3], ImageU8 out) {
     require_frame_and_alpha(frame, alpha, out.height, out.width);
-    auto& scratch = per_thread<RowScratch>();
-    scratch.size_for(frame.width);
+    auto& row = per_thread<ColorRow>().bytes;
+    row.resize(std::size_t(frame.width) * 3);
     for (int x = 0; x < frame.width; ++x)
-        for (int c = 0; c < 3; ++c) scratch.bg[std::size_t(x) * 3 + c] = color[c];
-    blend_rows(frame, alpha, out, scratch, [&](int) { return scratch.bg.data(); });
+        for (int c = 0; c < 3; ++c) row[std::size_t(x) * 3 + c] = color[c];
+    blend_rows(frame, alpha, out, [&](int) { return BackgroundRows{row.data(), row.data(), 0}; });
 }
 
 void composite_rgba(ConstImageU8 frame, ConstImageU8 alpha, ImageU8 out, bool swap_rb) {

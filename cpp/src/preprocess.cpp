@@ -5,6 +5,7 @@
 
 #include "fastseg/dispatch.hpp"
 #include "workspace.hpp"
+#include "block_sums.hpp"
 #include "resample.hpp"
 
 namespace fastseg {
@@ -13,13 +14,31 @@ namespace {
 struct ResampleWorkspace {
     Taps ytaps, xtaps;
     std::vector<float> acc;
+    BlockSums blocks;
 };
+
+// Shrinking by whole factors: every output is the exact mean of its block (no weights).
+template <class Emit>
+bool resample_by_blocks(ConstImageU8 frame, int out_h, int out_w, BlockSums& blocks, Emit&& emit) {
+    if (frame.height % out_h || frame.width % out_w) return false;
+    const int fy = frame.height / out_h, fx = frame.width / out_w;
+    if (!block_sums_fit(fy, fx)) return false;
+    const float inv = 1.0f / float(fy * fx);
+    block_sums(frame, fy, fx, blocks, [&](int oy, int, const std::uint16_t* sums) {
+        for (int ox = 0; ox < out_w; ++ox, sums += 3) {
+            const float s[3] = {float(sums[0]) * inv, float(sums[1]) * inv, float(sums[2]) * inv};
+            emit(oy, ox, s);
+        }
+    });
+    return true;
+}
 
 // Vertical pass: the weighted sum of the source rows feeding output row `oy`, through the
 // SIMD accumulate primitive. Horizontal pass: `emit(ox, rgb)` for every output pixel.
 template <class Emit>
 void resample_rows(ConstImageU8 frame, int out_h, int out_w, Emit&& emit) {
     auto& ws = per_thread<ResampleWorkspace>();
+    if (resample_by_blocks(frame, out_h, out_w, ws.blocks, emit)) return;
     const Taps& yt = resample_taps(ws.ytaps, frame.height, out_h);
     const Taps& xt = resample_taps(ws.xtaps, frame.width, out_w);
     const std::size_t n = std::size_t(frame.width) * 3;

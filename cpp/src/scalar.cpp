@@ -22,6 +22,14 @@ void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t 
     for (std::size_t i = 0; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
 }
 
+void window_sum_u16(const std::uint16_t* in, std::uint16_t* out, std::size_t n, int taps, int step) {
+    for (std::size_t i = 0; i < n; ++i) {
+        unsigned s = 0;
+        for (int k = 0; k < taps; ++k) s += in[i + std::size_t(k) * step];
+        out[i] = std::uint16_t(s);
+    }
+}
+
 void expand_u8(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) out[i] = expand_one(src, chunks[i / 8], int(i % 8));
 }
@@ -30,13 +38,9 @@ void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::u
     for (std::size_t i = 0; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
-void blend_u8(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t* a, std::uint8_t* out,
-              std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = blend_px(fg[i], bg[i], a[i]);
-}
-
-void spread_alpha3(const std::uint8_t* a, std::uint8_t* a3, std::size_t npix) {
-    for (std::size_t i = 0; i < npix; ++i) a3[3 * i] = a3[3 * i + 1] = a3[3 * i + 2] = a[i];
+void composite_row_u8(const std::uint8_t* fg, const std::uint8_t* r0, const std::uint8_t* r1, int fy,
+                      const std::uint8_t* a, std::uint8_t* out, std::size_t npix) {
+    for (std::size_t i = 0; i < 3 * npix; ++i) out[i] = blend_px(fg[i], lerp_u8(r0[i], r1[i], fy), a[i / 3]);
 }
 
 void interleave_rgba(const std::uint8_t* bgr, const std::uint8_t* a, std::uint8_t* rgba, std::size_t npix,
@@ -85,7 +89,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& scalar_kernels() {
-    static const RowKernels k{"scalar",        accumulate_u8_f32, accumulate_u8_u16, expand_u8, lerp_rows_u8, blend_u8,  spread_alpha3,
+    static const RowKernels k{"scalar",        accumulate_u8_f32, accumulate_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

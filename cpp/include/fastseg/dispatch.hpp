@@ -29,6 +29,10 @@ struct RowKernels {
     // acc[i] (+)= src[i] in 16 bits (sums of up to 257 rows).
     void (*accumulate_u8_u16)(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first);
 
+    // out[i] = sum of in[i + k * step] for k < taps: sliding sums along a row, e.g. of `taps`
+    // whole pixels of `step` interleaved channels. Reads in[0 .. n + (taps - 1) * step).
+    void (*window_sum_u16)(const std::uint16_t* in, std::uint16_t* out, std::size_t n, int taps, int step);
+
     // Bilinear horizontal expansion of a u8 row to n u8 values (see ExpandChunk), rounded;
     // src must stay readable for 16 bytes past the last chunk's offset.
     void (*expand_u8)(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n);
@@ -36,12 +40,11 @@ struct RowKernels {
     // Vertical blend of two rows: out[i] = (r0[i] * (128 - fy) + r1[i] * fy + 64) >> 7, fy in 0..128.
     void (*lerp_rows_u8)(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n);
 
-    // out[i] = round((fg[i] * a[i] + bg[i] * (255 - a[i])) / 255), exact.
-    void (*blend_u8)(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t* a, std::uint8_t* out,
-                     std::size_t n);
-
-    // a3[3i + c] = a[i]: spreads a per-pixel alpha over interleaved 3-channel pixels.
-    void (*spread_alpha3)(const std::uint8_t* a, std::uint8_t* a3, std::size_t npix);
+    // The final composite of one row of npix interleaved 3-channel pixels:
+    // out[3i + c] = round((fg * a[i] + bg * (255 - a[i])) / 255), exact, where the background
+    // bg = lerp_rows_u8(r0, r1, fy)[3i + c] is blended from two rows on the fly (fy == 0: r0 itself).
+    void (*composite_row_u8)(const std::uint8_t* fg, const std::uint8_t* r0, const std::uint8_t* r1, int fy,
+                             const std::uint8_t* a, std::uint8_t* out, std::size_t npix);
 
     // rgba[4i..4i+3] = (bgr[3i..3i+2] in the requested order, a[i]).
     void (*interleave_rgba)(const std::uint8_t* bgr, const std::uint8_t* a, std::uint8_t* rgba, std::size_t npix,

@@ -45,6 +45,16 @@ void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t 
     for (; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
 }
 
+void window_sum_u16(const std::uint16_t* in, std::uint16_t* out, std::size_t n, int taps, int step) {
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i s = load256(in + i);
+        for (int k = 1; k < taps; ++k) s = _mm256_add_epi16(s, load256(in + i + std::size_t(k) * step));
+        store256(out + i, s);
+    }
+    if (i < n) scalar_kernels().window_sum_u16(in + i, out + i, n - i, taps, step);
+}
+
 // Two chunks per step: each lane loads its chunk's 16-byte window and shuffles out the
 // first and second taps, which unpack to 8 int16 each.
 void expand_u8(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n) {
@@ -74,53 +84,72 @@ void expand_u8(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t*
 
 // maddubs multiplies unsigned by signed bytes: the weights (0..128) go unsigned and the
 // pixels are shifted to signed by -128, which the constant 128 * 128 puts back.
-void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n) {
-    const __m256i w = _mm256_set1_epi16(short((kLerpOne - fy) | (fy << 8)));
-    const __m256i flip = _mm256_set1_epi8(char(0x80)), bias = _mm256_set1_epi16(128 * kLerpOne + kLerpOne / 2);
-    std::size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m256i a = _mm256_xor_si256(load256(r0 + i), flip), b = _mm256_xor_si256(load256(r1 + i), flip);
+struct RowLerp {
+    __m256i w, flip = _mm256_set1_epi8(char(0x80)), bias = _mm256_set1_epi16(128 * kLerpOne + kLerpOne / 2);
+    explicit RowLerp(int fy) : w(_mm256_set1_epi16(short((kLerpOne - fy) | (fy << 8)))) {}
+
+    __m256i operator()(__m256i r0, __m256i r1) const {
+        const __m256i a = _mm256_xor_si256(r0, flip), b = _mm256_xor_si256(r1, flip);
         const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(w, _mm256_unpacklo_epi8(a, b)), bias);
         const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(w, _mm256_unpackhi_epi8(a, b)), bias);
-        store256(out + i, _mm256_packus_epi16(_mm256_srli_epi16(lo, kLerpBits), _mm256_srli_epi16(hi, kLerpBits)));
+        return _mm256_packus_epi16(_mm256_srli_epi16(lo, kLerpBits), _mm256_srli_epi16(hi, kLerpBits));
     }
+};
+
+void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n) {
+    const RowLerp lerp(fy);
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) store256(out + i, lerp(load256(r0 + i), load256(r1 + i)));
     for (; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
 // maddubs on (a, 255 - a) unsigned and (fg, bg) shifted to signed gives
 // fg * a + bg * (255 - a) - 128 * 255 in int16; adding 128 * 255 + 128 as a u16 wrap-around
 // restores the sum plus the rounding term, then (x + (x >> 8)) >> 8 divides by 255 exactly.
-void blend_u8(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t* a, std::uint8_t* out,
-              std::size_t n) {
+inline __m256i blend32(__m256i fg, __m256i bg, __m256i a) {
     const __m256i flip = _mm256_set1_epi8(char(0x80)), c255 = _mm256_set1_epi8(char(255));
     const __m256i bias = _mm256_set1_epi16(short(128 * 255 + 128));
     auto div255 = [](__m256i x) { return _mm256_srli_epi16(_mm256_add_epi16(x, _mm256_srli_epi16(x, 8)), 8); };
-    std::size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m256i f = _mm256_xor_si256(load256(fg + i), flip), b = _mm256_xor_si256(load256(bg + i), flip);
-        const __m256i w = load256(a + i), wb = _mm256_sub_epi8(c255, w);
-        const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpacklo_epi8(w, wb), _mm256_unpacklo_epi8(f, b)), bias);
-        const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpackhi_epi8(w, wb), _mm256_unpackhi_epi8(f, b)), bias);
-        store256(out + i, _mm256_packus_epi16(div255(lo), div255(hi)));
-    }
-    for (; i < n; ++i) out[i] = blend_px(fg[i], bg[i], a[i]);
+    const __m256i f = _mm256_xor_si256(fg, flip), b = _mm256_xor_si256(bg, flip), wb = _mm256_sub_epi8(c255, a);
+    const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpacklo_epi8(a, wb), _mm256_unpacklo_epi8(f, b)), bias);
+    const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpackhi_epi8(a, wb), _mm256_unpackhi_epi8(f, b)), bias);
+    return _mm256_packus_epi16(div255(lo), div255(hi));
 }
 
 // 16 alphas in a lane become 48 bytes through three shuffles; two lanes carry 32 pixels.
-void spread_alpha3(const std::uint8_t* a, std::uint8_t* a3, std::size_t npix) {
+inline void spread_alpha3(__m256i v, __m256i a3[3]) {
     const __m256i m0 = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5));
     const __m256i m1 = _mm256_broadcastsi128_si256(_mm_setr_epi8(5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9, 10, 10));
     const __m256i m2 = _mm256_broadcastsi128_si256(_mm_setr_epi8(10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 14, 14, 14, 15, 15, 15));
+    const __m256i s0 = _mm256_shuffle_epi8(v, m0), s1 = _mm256_shuffle_epi8(v, m1), s2 = _mm256_shuffle_epi8(v, m2);
+    a3[0] = _mm256_permute2x128_si256(s0, s1, 0x20);
+    a3[1] = _mm256_permute2x128_si256(s2, s0, 0x30);
+    a3[2] = _mm256_permute2x128_si256(s1, s2, 0x31);
+}
+
+// 32 pixels (96 bytes) a step. Most of a real mask is all person or all background: such
+// steps copy the frame, or write the background without blending.
+void composite_row_u8(const std::uint8_t* fg, const std::uint8_t* r0, const std::uint8_t* r1, int fy,
+                      const std::uint8_t* a, std::uint8_t* out, std::size_t npix) {
+    const RowLerp lerp(fy);
+    const __m256i zero = _mm256_setzero_si256(), c255 = _mm256_set1_epi8(char(255));
+    auto background = [&](std::size_t j) { return fy ? lerp(load256(r0 + j), load256(r1 + j)) : load256(r0 + j); };
     std::size_t i = 0;
     for (; i + 32 <= npix; i += 32) {
-        const __m256i v = load256(a + i);
-        const __m256i s0 = _mm256_shuffle_epi8(v, m0), s1 = _mm256_shuffle_epi8(v, m1), s2 = _mm256_shuffle_epi8(v, m2);
-        std::uint8_t* o = a3 + 3 * i;
-        store256(o, _mm256_permute2x128_si256(s0, s1, 0x20));
-        store256(o + 32, _mm256_permute2x128_si256(s2, s0, 0x30));
-        store256(o + 64, _mm256_permute2x128_si256(s1, s2, 0x31));
+        const std::size_t j = 3 * i;
+        const __m256i av = load256(a + i);
+        if (unsigned(_mm256_movemask_epi8(_mm256_cmpeq_epi8(av, c255))) == 0xFFFFFFFFu) {
+            for (int k = 0; k < 3; ++k) store256(out + j + 32 * k, load256(fg + j + 32 * k));
+        } else if (unsigned(_mm256_movemask_epi8(_mm256_cmpeq_epi8(av, zero))) == 0xFFFFFFFFu) {
+            for (int k = 0; k < 3; ++k) store256(out + j + 32 * k, background(j + 32 * k));
+        } else {
+            __m256i a3[3];
+            spread_alpha3(av, a3);
+            for (int k = 0; k < 3; ++k)
+                store256(out + j + 32 * k, blend32(load256(fg + j + 32 * k), background(j + 32 * k), a3[k]));
+        }
     }
-    if (i < npix) scalar_kernels().spread_alpha3(a + i, a3 + 3 * i, npix - i);
+    if (i < npix) scalar_kernels().composite_row_u8(fg + 3 * i, r0 + 3 * i, r1 + 3 * i, fy, a + i, out + 3 * i, npix - i);
 }
 
 void interleave_rgba(const std::uint8_t* bgr, const std::uint8_t* a, std::uint8_t* rgba, std::size_t npix,
@@ -244,7 +273,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& avx2_kernels() {
-    static const RowKernels k{"avx2",          accumulate_u8_f32, accumulate_u8_u16, expand_u8, lerp_rows_u8, blend_u8,  spread_alpha3,
+    static const RowKernels k{"avx2",          accumulate_u8_f32, accumulate_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

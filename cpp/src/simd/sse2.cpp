@@ -2,6 +2,7 @@
 // Tails fall back to the scalar definitions in scalar_math.hpp.
 #include <emmintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "../scalar_math.hpp"
@@ -45,6 +46,17 @@ void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t 
 }
 
 // Needs a byte shuffle (SSSE3): scalar on this path.
+void window_sum_u16(const std::uint16_t* in, std::uint16_t* out, std::size_t n, int taps, int step) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+        for (int k = 1; k < taps; ++k)
+            s = _mm_add_epi16(s, _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i + std::size_t(k) * step)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), s);
+    }
+    if (i < n) scalar_kernels().window_sum_u16(in + i, out + i, n - i, taps, step);
+}
+
 void expand_u8(const std::uint8_t* src, const ExpandChunk* chunks, std::uint8_t* out, std::size_t n) {
     scalar_kernels().expand_u8(src, chunks, out, n);
 }
@@ -91,9 +103,22 @@ void blend_u8(const std::uint8_t* fg, const std::uint8_t* bg, const std::uint8_t
     for (; i < n; ++i) out[i] = blend_px(fg[i], bg[i], a[i]);
 }
 
-// SSE2 has no byte shuffle: spreading and interleaving stay scalar on this path.
-void spread_alpha3(const std::uint8_t* a, std::uint8_t* a3, std::size_t npix) {
-    scalar_kernels().spread_alpha3(a, a3, npix);
+// SSE2 has no byte shuffle: the alpha is spread in scalar code, a block of pixels at a time
+// on the stack, then the background and the blend run vectorised.
+void composite_row_u8(const std::uint8_t* fg, const std::uint8_t* r0, const std::uint8_t* r1, int fy,
+                      const std::uint8_t* a, std::uint8_t* out, std::size_t npix) {
+    constexpr std::size_t kBlock = 256;
+    std::uint8_t a3[3 * kBlock], bg[3 * kBlock];
+    for (std::size_t i = 0; i < npix; i += kBlock) {
+        const std::size_t m = std::min(kBlock, npix - i), at = 3 * i;
+        for (std::size_t j = 0; j < m; ++j) a3[3 * j] = a3[3 * j + 1] = a3[3 * j + 2] = a[i + j];
+        const std::uint8_t* b = r0 + at;
+        if (fy != 0) {
+            lerp_rows_u8(r0 + at, r1 + at, fy, bg, 3 * m);
+            b = bg;
+        }
+        blend_u8(fg + at, b, a3, out + at, 3 * m);
+    }
 }
 
 void interleave_rgba(const std::uint8_t* bgr, const std::uint8_t* a, std::uint8_t* rgba, std::size_t npix,
@@ -203,7 +228,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& sse2_kernels() {
-    static const RowKernels k{"sse2",          accumulate_u8_f32, accumulate_u8_u16, expand_u8, lerp_rows_u8, blend_u8,  spread_alpha3,
+    static const RowKernels k{"sse2",          accumulate_u8_f32, accumulate_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;
