@@ -12,12 +12,21 @@ class CliError(Exception):
     """A user error: printed as one line on stderr, exit status 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (the usage is one --help away); subcommand parsers
+    are made of this class too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fastseg", description=__doc__)
+    parser = Parser(prog="fastseg", description=__doc__)
     parser.add_argument("--version", action="version", version=f"fastseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from . import demo
+    from . import commands, demo
 
+    commands.register(sub)
     demo.register(sub)
     from .data import cli as data_cli
 
