@@ -1,6 +1,6 @@
 // Exact sums over fy x fx pixel blocks of an interleaved u8 image, in 16 bits: the shared
 // first half of integer-factor area downscaling (preprocess) and of composite_blur's
-// low-resolution background. Rows are summed vertically with accumulate_u8_u16, then
+// low-resolution background. Rows are summed vertically with sum_rows_u8_u16, then
 // horizontally with window_sum_u16 (sliding sums of fx whole pixels), and every block's sum
 // is picked from its first pixel's window.
 #pragma once
@@ -33,7 +33,7 @@ void block_sums(ConstImageU8 img, int fy, int fx, BlockSums& s, Emit&& emit) {
     s.sums.resize(std::size_t(blocks) * c);
     for (int by = 0, y0 = 0; y0 < img.height; ++by, y0 += fy) {
         const int rows = std::min(fy, img.height - y0);
-        for (int t = 0; t < rows; ++t) k.accumulate_u8_u16(img.row(y0 + t), s.rows.data(), n, t == 0);
+        k.sum_rows_u8_u16(img.row(y0), img.stride, rows, s.rows.data(), n);
         k.window_sum_u16(s.rows.data(), s.windows.data(), s.windows.size(), fx, c);
         for (int bx = 0; bx < full; ++bx)
             for (int ch = 0; ch < c; ++ch) s.sums[std::size_t(bx) * c + ch] = s.windows[std::size_t(bx) * fx * c + ch];

@@ -39,12 +39,17 @@ inline void horizontal_box_row(const float* in, float* out, int w, int c, int r,
                 lo += load(p + i + k * step);
                 hi += load(p + i + k * step + 4);
             }
-            float block[8];
             lo *= scale;
             hi *= scale;
-            std::memcpy(block, &lo, sizeof lo);
-            std::memcpy(block + 4, &hi, sizeof hi);
-            std::memcpy(out + i, block, std::min<std::size_t>(8, n - i) * sizeof(float));
+            if (i + 8 <= n) {
+                std::memcpy(out + i, &lo, sizeof lo);
+                std::memcpy(out + i + 4, &hi, sizeof hi);
+            } else {
+                float block[8];
+                std::memcpy(block, &lo, sizeof lo);
+                std::memcpy(block + 4, &hi, sizeof hi);
+                std::copy(block, block + (n - i), out + i);
+            }
         }
         return;
     }

@@ -18,8 +18,12 @@ void accumulate_u8_f32(const std::uint8_t* src, float w, float* acc, std::size_t
     }
 }
 
-void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first) {
-    for (std::size_t i = 0; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
+void sum_rows_u8_u16(const std::uint8_t* src, std::ptrdiff_t stride, int rows, std::uint16_t* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        unsigned s = 0;
+        for (int t = 0; t < rows; ++t) s += src[t * stride + std::ptrdiff_t(i)];
+        out[i] = std::uint16_t(s);
+    }
 }
 
 void window_sum_u16(const std::uint16_t* in, std::uint16_t* out, std::size_t n, int taps, int step) {
@@ -89,7 +93,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& scalar_kernels() {
-    static const RowKernels k{"scalar",        accumulate_u8_f32, accumulate_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
+    static const RowKernels k{"scalar",        accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

@@ -26,8 +26,8 @@ struct RowKernels {
     // acc[i] (+)= w * src[i]; `first` overwrites instead of accumulating.
     void (*accumulate_u8_f32)(const std::uint8_t* src, float w, float* acc, std::size_t n, bool first);
 
-    // acc[i] (+)= src[i] in 16 bits (sums of up to 257 rows).
-    void (*accumulate_u8_u16)(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first);
+    // out[i] = sum of src[t * stride + i] for t < rows, in 16 bits (rows <= 257).
+    void (*sum_rows_u8_u16)(const std::uint8_t* src, std::ptrdiff_t stride, int rows, std::uint16_t* out, std::size_t n);
 
     // out[i] = sum of in[i + k * step] for k < taps: sliding sums along a row, e.g. of `taps`
     // whole pixels of `step` interleaved channels. Reads in[0 .. n + (taps - 1) * step).

@@ -29,20 +29,20 @@ void accumulate_u8_f32(const std::uint8_t* src, float w, float* acc, std::size_t
     for (; i < n; ++i) acc[i] = first ? w * float(src[i]) : acc[i] + w * float(src[i]);
 }
 
-void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first) {
+// The running sums stay in registers across the rows; each output is stored once.
+void sum_rows_u8_u16(const std::uint8_t* src, std::ptrdiff_t stride, int rows, std::uint16_t* out, std::size_t n) {
     std::size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m256i b = load256(src + i);
-        __m256i lo = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(b));
-        __m256i hi = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(b, 1));
-        if (!first) {
-            lo = _mm256_add_epi16(lo, load256(acc + i));
-            hi = _mm256_add_epi16(hi, load256(acc + i + 16));
+        __m256i lo = _mm256_setzero_si256(), hi = lo;
+        for (int t = 0; t < rows; ++t) {
+            const std::uint8_t* p = src + t * stride + std::ptrdiff_t(i);
+            lo = _mm256_add_epi16(lo, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+            hi = _mm256_add_epi16(hi, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16))));
         }
-        store256(acc + i, lo);
-        store256(acc + i + 16, hi);
+        store256(out + i, lo);
+        store256(out + i + 16, hi);
     }
-    for (; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
+    if (i < n) scalar_kernels().sum_rows_u8_u16(src + i, stride, rows, out + i, n - i);
 }
 
 void window_sum_u16(const std::uint16_t* in, std::uint16_t* out, std::size_t n, int taps, int step) {
@@ -273,7 +273,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& avx2_kernels() {
-    static const RowKernels k{"avx2",          accumulate_u8_f32, accumulate_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
+    static const RowKernels k{"avx2",          accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

@@ -29,23 +29,23 @@ void accumulate_u8_f32(const std::uint8_t* src, float w, float* acc, std::size_t
     for (; i < n; ++i) acc[i] = first ? w * float(src[i]) : acc[i] + w * float(src[i]);
 }
 
-void accumulate_u8_u16(const std::uint8_t* src, std::uint16_t* acc, std::size_t n, bool first) {
+// The running sums stay in registers across the rows; each output is stored once.
+void sum_rows_u8_u16(const std::uint8_t* src, std::ptrdiff_t stride, int rows, std::uint16_t* out, std::size_t n) {
     const __m128i zero = _mm_setzero_si128();
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-        __m128i lo = _mm_unpacklo_epi8(b, zero), hi = _mm_unpackhi_epi8(b, zero);
-        if (!first) {
-            lo = _mm_add_epi16(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
-            hi = _mm_add_epi16(hi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i + 8)));
+        __m128i lo = zero, hi = zero;
+        for (int t = 0; t < rows; ++t) {
+            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t * stride + std::ptrdiff_t(i)));
+            lo = _mm_add_epi16(lo, _mm_unpacklo_epi8(b, zero));
+            hi = _mm_add_epi16(hi, _mm_unpackhi_epi8(b, zero));
         }
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(acc + i), lo);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(acc + i + 8), hi);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), lo);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i + 8), hi);
     }
-    for (; i < n; ++i) acc[i] = std::uint16_t(first ? src[i] : acc[i] + src[i]);
+    if (i < n) scalar_kernels().sum_rows_u8_u16(src + i, stride, rows, out + i, n - i);
 }
 
-// Needs a byte shuffle (SSSE3): scalar on this path.
 void window_sum_u16(const std::uint16_t* in, std::uint16_t* out, std::size_t n, int taps, int step) {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -228,7 +228,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& sse2_kernels() {
-    static const RowKernels k{"sse2",          accumulate_u8_f32, accumulate_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
+    static const RowKernels k{"sse2",          accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;
