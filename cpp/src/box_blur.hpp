@@ -19,13 +19,14 @@ constexpr int kDirectBoxRadius = 12;
 inline void horizontal_box_row(const float* in, float* out, int w, int c, int r, float inv, std::vector<float>& pad) {
     if (r <= kDirectBoxRadius) {
         const std::size_t n = std::size_t(w) * c, step = std::size_t(c), edge = std::size_t(r) * c;
-        pad.resize(n + 2 * edge + 8);
+        pad.resize(n + 2 * edge);
         float* p = pad.data();
         for (std::size_t i = 0; i < edge; ++i) p[i] = in[i % step];
         std::copy(in, in + n, p + edge);
-        for (std::size_t i = 0; i < edge + 8; ++i) p[edge + n + i] = in[n - step + i % step];
-        // Eight outputs at a time in two vector registers (GCC/Clang vector extensions, so
-        // every target gets its own SIMD); the tail reuses the padded block.
+        for (std::size_t i = 0; i < edge; ++i) p[edge + n + i] = in[n - step + i % step];
+        // Sixteen outputs at a time in four vector registers (GCC/Clang vector extensions, so
+        // every target gets its own SIMD): four independent chains of additions hide their
+        // latency. The tail goes one at a time.
         typedef float f32x4 __attribute__((vector_size(16)));
         auto load = [](const float* q) {
             f32x4 v;
@@ -33,23 +34,24 @@ inline void horizontal_box_row(const float* in, float* out, int w, int c, int r,
             return v;
         };
         const f32x4 scale = {inv, inv, inv, inv};
-        for (std::size_t i = 0; i < n; i += 8) {
-            f32x4 lo = load(p + i), hi = load(p + i + 4);
-            for (int k = 1; k <= 2 * r; ++k) {
-                lo += load(p + i + k * step);
-                hi += load(p + i + k * step + 4);
+        const int taps = 2 * r + 1;
+        std::size_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            const float* q = p + i;
+            f32x4 v[4] = {load(q), load(q + 4), load(q + 8), load(q + 12)};
+            for (int k = 1; k < taps; ++k) {
+                q += step;
+                for (int j = 0; j < 4; ++j) v[j] += load(q + 4 * j);
             }
-            lo *= scale;
-            hi *= scale;
-            if (i + 8 <= n) {
-                std::memcpy(out + i, &lo, sizeof lo);
-                std::memcpy(out + i + 4, &hi, sizeof hi);
-            } else {
-                float block[8];
-                std::memcpy(block, &lo, sizeof lo);
-                std::memcpy(block + 4, &hi, sizeof hi);
-                std::copy(block, block + (n - i), out + i);
+            for (int j = 0; j < 4; ++j) {
+                v[j] *= scale;
+                std::memcpy(out + i + 4 * j, &v[j], sizeof v[j]);
             }
+        }
+        for (; i < n; ++i) {
+            float sum = 0;
+            for (int k = 0; k < taps; ++k) sum += p[i + k * step];
+            out[i] = sum * inv;
         }
         return;
     }
