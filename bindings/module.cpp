@@ -8,6 +8,7 @@ void register_preprocess(py::module_& m);
 void register_postprocess(py::module_& m);
 void register_composite(py::module_& m);
 void register_bitpack(py::module_& m);
+void register_bgsub(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "fastseg C++ core: SIMD preprocessing, mask post-processing, compositing and bit-packing";
@@ -23,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
     register_postprocess(m);
     register_composite(m);
     register_bitpack(m);
+    register_bgsub(m);
 }

@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from . import _core, models
+from .bgsub import BackgroundSubtractor
 from .segmenter import Segmenter
 
 try:
@@ -10,4 +11,4 @@ try:
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0"
 
-__all__ = ["Segmenter", "_core", "models", "__version__"]
+__all__ = ["BackgroundSubtractor", "Segmenter", "_core", "models", "__version__"]

@@ -53,3 +53,39 @@ def blur_radius(strength: float) -> int: ...
 # --- bit-packing ----------------------------------------------------------------------------
 def pack_mask(mask: U8, bits: Literal[8, 16] = 8, threshold: int = 128, out: Optional[np.ndarray] = None) -> np.ndarray: ...
 def unpack_mask(packed: np.ndarray, width: int, out: Optional[U8] = None) -> U8: ...  # uint8 or uint16 words
+
+# --- background subtraction (fastseg.BackgroundSubtractor wraps the class) --------------------
+class BackgroundSubtractor:
+    def __init__(
+        self,
+        *,
+        learn_frames: int = 30,  # frames averaged into the background; their masks are empty
+        color: bool = False,  # False: gray plane; True: B, G, R planes, any differing counts
+        blur: int = 5,  # odd Gaussian size, 1 = off
+        sigma: float = 0.0,  # <= 0: from the size, as OpenCV
+        threshold: int = 10,  # global T on |frame - background|
+        k_sigma: float = 3.0,  # > 0: per-pixel max(T, k * sigma of the learning frames)
+        close: int = 15,  # odd square sizes, 0 or 1 = off
+        open: int = 5,
+        largest: bool = True,  # else every component >= min_area
+        min_area: int = 500,
+        connectivity: Literal[4, 8] = 8,
+        update: float = 0.05,  # background learning rate outside the mask, 0 = frozen
+    ) -> None: ...
+    def apply(self, frame: U8, out: Optional[U8] = None) -> U8: ...  # (H, W, 3) -> (H, W) 0 / 255
+    def relearn(self) -> None: ...
+    @property
+    def learning(self) -> bool: ...
+    @property
+    def frames_learned(self) -> int: ...
+    @property
+    def background(self) -> Optional[U8]: ...  # (planes, H, W) blurred mean, None while learning
+    @property
+    def thresholds(self) -> Optional[U8]: ...  # (planes, H, W) per-pixel thresholds
+
+def to_gray(frame: U8, out: Optional[U8] = None) -> U8: ...  # as cv2.COLOR_BGR2GRAY
+def gaussian_blur(image: U8, ksize: int, sigma: float = 0.0, out: Optional[U8] = None) -> U8: ...  # (H, W)
+def morphology(mask: U8, op: Literal["dilate", "erode", "close", "open"], ksize: int, out: Optional[U8] = None) -> U8: ...
+def keep_components(
+    mask: U8, min_area: int = 0, largest: bool = True, connectivity: Literal[4, 8] = 8, out: Optional[U8] = None
+) -> U8: ...
