@@ -67,9 +67,43 @@ void upsample_mask(ConstImageF32 mask, ImageU8 alpha) {
 
 namespace {
 
+// Bilinear resampling of low-resolution float planes to full width, row by row: the two
+// source rows are blended vertically first (w values), then each output column reads its
+// precomputed taps.
+struct FloatLerp {
+    std::vector<int> i0, i1;
+    std::vector<float> frac, row;
+
+    void build(int w, int out_w) {
+        const double sx = double(w) / out_w;
+        i0.resize(out_w);
+        i1.resize(out_w);
+        frac.resize(out_w);
+        for (int x = 0; x < out_w; ++x) {
+            const LinearPos p = linear_pos(x, w, sx);
+            i0[x] = p.i0;
+            i1[x] = p.i1;
+            frac[x] = float(p.frac);
+        }
+        row.resize(w);
+    }
+
+    void resample(const std::vector<float>& plane, int w, const LinearPos& py, float* out) {
+        const float *r0 = plane.data() + std::size_t(py.i0) * w, *r1 = plane.data() + std::size_t(py.i1) * w;
+        const float fy = float(py.frac);
+        float* v = row.data();
+        for (int k = 0; k < w; ++k) v[k] = r0[k] + (r1[k] - r0[k]) * fy;
+        const int n = int(i0.size());
+        const int *a = i0.data(), *b = i1.data();
+        const float* f = frac.data();
+        for (int x = 0; x < n; ++x) out[x] = v[a[x]] + (v[b[x]] - v[a[x]]) * f[x];
+    }
+};
+
 struct GuidedWorkspace {
     std::vector<float> rgb, I, p, Ip, II, a, b, row_a, row_b, gray;
     BoxScratch box;
+    FloatLerp columns;
 };
 
 // Luminance in [0, 1] from BGR bytes or floats in 0..255.
@@ -79,20 +113,6 @@ inline float luma(const T* bgr) {
 }
 
 void box_mean(std::vector<float>& v, int h, int w, int r, BoxScratch& s) { box_blur(v.data(), h, w, 1, r, s); }
-
-// Bilinear row of a low-resolution float plane at full width, in float.
-void lerp_plane_row(const std::vector<float>& plane, int w, const LinearPos& py, double sx, int out_w, float* out) {
-    const float* r0 = plane.data() + std::size_t(py.i0) * w;
-    const float* r1 = plane.data() + std::size_t(py.i1) * w;
-    const float fy = float(py.frac);
-    for (int x = 0; x < out_w; ++x) {
-        const LinearPos px = linear_pos(x, w, sx);
-        const float fx = float(px.frac);
-        const float top = r0[px.i0] + (r0[px.i1] - r0[px.i0]) * fx;
-        const float bot = r1[px.i0] + (r1[px.i1] - r1[px.i0]) * fx;
-        out[x] = top + (bot - top) * fy;
-    }
-}
 
 }  // namespace
 
@@ -131,12 +151,13 @@ void refine_mask(ConstImageF32 mask, ConstImageU8 frame, ImageU8 alpha, int radi
     ws.row_a.resize(W);
     ws.row_b.resize(W);
     ws.gray.resize(W);
-    const double sx = double(w) / W, sy = double(h) / frame.height;
+    const double sy = double(h) / frame.height;
+    ws.columns.build(w, W);
     const RowKernels& k = kernels();
     for (int y = 0; y < frame.height; ++y) {
         const LinearPos py = linear_pos(y, h, sy);
-        lerp_plane_row(ws.a, w, py, sx, W, ws.row_a.data());
-        lerp_plane_row(ws.b, w, py, sx, W, ws.row_b.data());
+        ws.columns.resample(ws.a, w, py, ws.row_a.data());
+        ws.columns.resample(ws.b, w, py, ws.row_b.data());
         const std::uint8_t* px = frame.row(y);
         for (int x = 0; x < W; ++x) ws.gray[x] = luma(px + 3 * x);
         k.affine_u8(ws.row_a.data(), ws.row_b.data(), ws.gray.data(), alpha.row(y), std::size_t(W));
