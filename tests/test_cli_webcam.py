@@ -244,7 +244,8 @@ def test_window_shows_the_blurred_background_and_takes_keys(display, tmp_path, t
         smooth = np.abs(np.diff(image[200:, :, 1].astype(int), axis=1)).mean()
         sharp = np.abs(np.diff(shown[200:, :, 1].astype(int), axis=1)).mean()
         assert smooth < 0.3 * sharp  # the background under the person is blurred
-        assert np.abs(image[:40].astype(int) - expected[:40]).max() > 100  # the overlay text is there
+        top = slice(0, 20)
+        assert np.abs(image[top].astype(int) - expected[top]).mean() > 10  # the overlay panel and text
         x_command(display, "xdotool", "windowfocus", "--sync", window)
         x_command(display, "xdotool", "key", "--delay", "100", "h", "s", "q")  # typed, as a person would
         out, err = demo.communicate(timeout=30)
@@ -256,7 +257,8 @@ def test_window_shows_the_blurred_background_and_takes_keys(display, tmp_path, t
     assert "keys:" in out and "q  quit" in out and "snapshot: " in out and "(model, window)" in out
     (snapshot,) = tmp_path.glob("fastseg-*.png")
     # The snapshot is the clean result, without the overlay.
-    assert np.abs(cv2.imread(str(snapshot)).astype(int) - expected).mean() < 1
+    saved = cv2.imread(str(snapshot)).astype(int)
+    assert np.abs(saved - expected).mean() < 3 and np.abs(saved[top] - expected[top]).mean() < 3
 
 
 def wait_for_frames(display: str, window: str, path: Path, expected: np.ndarray, seconds: float = 20) -> np.ndarray:

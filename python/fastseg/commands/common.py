@@ -39,7 +39,7 @@ DEFAULT_COLOR = "green"
 # --- flags ------------------------------------------------------------------------------------
 
 
-def add_model_arguments(p: argparse.ArgumentParser, *, repeat: bool = False) -> None:
+def add_model_arguments(p: argparse.ArgumentParser, *, repeat: bool = False, threads_default: str = "all cores") -> None:
     default = models.DEFAULT_MODEL or "none yet"
     p.add_argument(
         "--model",
@@ -47,7 +47,7 @@ def add_model_arguments(p: argparse.ArgumentParser, *, repeat: bool = False) -> 
         help=f"a fastseg model name or an .onnx file (a file named after a registry entry, e.g. "
         f"mediapipe_selfie_landscape.onnx, or carrying fastseg.spec metadata); default: {default}",
     )
-    p.add_argument("--threads", type=positive_int, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--threads", type=positive_int, help=f"ONNX Runtime threads (default: {threads_default})")
 
 
 def add_effect_arguments(p: argparse.ArgumentParser, effects=EFFECTS, *, many_backgrounds: bool = False) -> None:

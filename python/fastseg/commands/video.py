@@ -45,7 +45,7 @@ def register(sub) -> None:
     )
     p.add_argument("input", type=Path, metavar="IN", help="the input clip")
     p.add_argument("-o", "--output", type=Path, required=True, help=f"output clip ({', '.join(FOURCC)})")
-    add_model_arguments(p)
+    add_model_arguments(p, threads_default="1 with the pipeline, else all cores")
     add_effect_arguments(p, VIDEO_EFFECTS)
     p.add_argument("--temporal", type=unit_float, default=0.0, help="temporal smoothing of the mask in [0, 1) (default 0)")
     p.add_argument("--method", choices=("model", "bgsub"), default="model",
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--temporal must be below 1")
     look = Look.from_args(args.effect, args.background, args.strength)
     options = MaskOptions(threshold=args.threshold, temporal=args.temporal, refine=args.refine)
-    segmenter = open_segmenter(args.model, args.threads, options, method=args.method)
+    threads = pipeline_threads(args.threads, pipelined=not args.no_pipeline)
+    segmenter = open_segmenter(args.model, threads, options, method=args.method)
     report = convert_video(args.input, args.output, segmenter, look, pipelined=not args.no_pipeline,
                            progress=not args.no_progress)
     check_complete(report, args.input, args.output)
@@ -86,6 +87,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.output}: {report.frames} frames, {info.width}x{info.height} at {info.fps:g} fps; "
           f"{report.fps:.1f} frames/s ({mode})")
     return 0
+
+
+def pipeline_threads(threads: Optional[int], pipelined: bool) -> Optional[int]:
+    """ONNX Runtime threads: as asked, else one in the pipeline, whose other stage has the
+    second core (a second inference thread would spin against it)."""
+    return threads if threads is not None or not pipelined else 1
 
 
 def convert_video(source: Path, target: Path, segmenter, look: Look, *, pipelined: bool = True,
