@@ -36,7 +36,7 @@ inline const char* dtype_name<float>() { return "float32"; }
 
 template <class T>
 void check_dtype(const py::array& a, const char* name) {
-    if (!a.dtype().is(py::dtype::of<T>()))
+    if (!a.dtype().equal(py::dtype::of<T>()))  // equal, not is: unpickled arrays carry their own dtype object
         throw py::type_error(std::string(name) + " must be a " + dtype_name<T>() + " array, got " +
                              std::string(py::str(a.dtype())));
 }

@@ -227,3 +227,17 @@ def test_bad_combination_or_parameter_is_refused_by_name(call, name):
     with pytest.raises(ValueError) as excinfo:
         call()
     assert_names(excinfo, name)
+
+
+def test_unpickled_arrays_are_accepted():
+    """An array that went through pickle (multiprocessing, caches) has an equal dtype object
+    that is not numpy's canonical one; it must be accepted, and a byte-swapped one refused."""
+    import pickle
+
+    frame = pickle.loads(pickle.dumps(np.full((4, 6, 3), 200, np.uint8)))
+    alpha = pickle.loads(pickle.dumps(np.full((4, 6), 255, np.uint8)))
+    np.testing.assert_array_equal(_core.composite_color(frame, alpha, (0, 0, 0)), frame)
+    mask = pickle.loads(pickle.dumps(np.zeros((4, 6), np.float32)))
+    assert _core.sigmoid(mask)[0, 0] == 0.5
+    with pytest.raises(TypeError, match="float32"):
+        _core.sigmoid(mask.astype(">f4"))
