@@ -66,9 +66,6 @@ py::array feather_py(const py::array& mask, int radius, const std::optional<py::
 py::array upsample_mask_py(const py::array& mask, py::array out) {
     const ConstImageF32 m = image<const float>(mask, "mask", 1);
     const ImageU8 a = image<std::uint8_t>(out, "out", 1, true);
-    if (a.height < m.height || a.width < m.width)
-        throw py::value_error("out must be at least as large as mask (upsampling only): mask " + shape_str(mask) +
-                              ", out " + shape_str(out));
     py::gil_scoped_release release;
     upsample_mask(m, a);
     return out;
@@ -100,7 +97,8 @@ void register_postprocess(py::module_& m) {
     m.def("feather", &feather_py, py::arg("mask"), py::arg("radius"), py::arg("out") = py::none(),
           "Two box-blur passes (close to a Gaussian) of a float32 (h, w) mask; out may be mask.");
     m.def("upsample_mask", &upsample_mask_py, py::arg("mask"), py::arg("out"),
-          "Bilinear upsampling of a float32 [0, 1] (h, w) mask into the uint8 (H, W) alpha `out`.");
+          "Bilinear upsampling of a float32 [0, 1] (h, w) mask into the uint8 (H, W) alpha `out`\n"
+          "(an axis where out is smaller is area-averaged).");
     m.def("refine_mask", &refine_mask_py, py::arg("mask"), py::arg("frame"), py::arg("out") = py::none(),
           py::arg("radius") = 2, py::arg("eps") = 1e-3f,
           "Edge-aware upsampling: fast guided filter with the frame's luminance as guide -> uint8 (H, W).");

@@ -183,7 +183,6 @@ MISMATCHES = [
     ("sigmoid-out-shape", lambda: _core.sigmoid(f32(4, 6), out=f32(6, 4)), "out"),
     ("ema-state-size", lambda: _core.temporal_ema(f32(4, 6), f32(4, 5), 0.5), "state"),
     ("feather-out-size", lambda: _core.feather(f32(4, 6), 1, out=f32(4, 7)), "out"),
-    ("upsample-out-smaller-than-mask", lambda: _core.upsample_mask(f32(4, 6), u8(2, 3)), "out"),
     ("refine-out-size", lambda: _core.refine_mask(f32(2, 3), F, out=u8(4, 5)), "out"),
     ("resize-out-channels", lambda: _core.resize_image(F, u8(2, 3, 4)), "out"),
     ("preprocess-out-channels", lambda: _core.preprocess(F, f32(5, 2, 3)), "out"),

@@ -187,6 +187,18 @@ def test_upsample_mask_matches_opencv_and_scalar(isa, rng, mask_size, alpha_size
     assert_bit_exact(alpha, scalar_reference(_core.upsample_mask, mask, np.empty_like(alpha)))
 
 
+@pytest.mark.parametrize(("mask_size", "alpha_size"), [((144, 256), (72, 128)), ((37, 41), (10, 60)), ((9, 13), (1, 1))], ids=str)
+def test_upsample_mask_averages_a_shrinking_axis(isa, rng, mask_size, alpha_size):
+    """Frames smaller than the model's mask: area along the shrinking axis, linear along a growing one."""
+    mask = random_unit_mask(rng, *mask_size)
+    alpha = _core.upsample_mask(mask, np.empty(alpha_size, np.uint8))
+    (h, w), (H, W) = mask_size, alpha_size
+    x = cv2.resize(mask, (W, h), interpolation=cv2.INTER_AREA if W < w else cv2.INTER_LINEAR)
+    x = cv2.resize(x.reshape(h, W), (W, H), interpolation=cv2.INTER_AREA if H < h else cv2.INTER_LINEAR)
+    expected = np.clip(np.round(x.reshape(H, W) * 255), 0, 255)
+    assert np.abs(alpha.astype(np.float64) - expected).max() <= 1
+
+
 def test_upsample_mask_exact_on_constant_masks(isa):
     for value, level in [(0.0, 0), (1.0, 255), (0.5, 128), (np.nan, 0)]:
         alpha = _core.upsample_mask(np.full((5, 9), value, np.float32), np.empty((17, 33), np.uint8))

@@ -42,11 +42,42 @@ struct UpsampleWorkspace {
     std::vector<std::uint8_t> quant;
 };
 
+struct ResampleMaskWorkspace {
+    Taps yt, xt;
+    std::vector<float> row;
+};
+
+// An alpha smaller than the mask along some axis (frames smaller than the model's output):
+// separable float taps, area along a shrinking axis and linear along a growing one, as
+// preprocess resamples frames. Only small frames take this path, so it stays scalar.
+void resample_mask(ConstImageF32 mask, ImageU8 alpha) {
+    auto& ws = per_thread<ResampleMaskWorkspace>();
+    const Taps& yt = resample_taps(ws.yt, mask.height, alpha.height);
+    const Taps& xt = resample_taps(ws.xt, mask.width, alpha.width);
+    ws.row.resize(mask.width);
+    float* row = ws.row.data();
+    for (int oy = 0; oy < alpha.height; ++oy) {
+        const float* wy = yt.weights_of(oy);
+        std::fill(row, row + mask.width, 0.0f);
+        for (int t = 0; t < yt.count[oy]; ++t) {
+            const float* m = mask.row(yt.first[oy] + t);
+            for (int x = 0; x < mask.width; ++x) row[x] += wy[t] * m[x];
+        }
+        std::uint8_t* out = alpha.row(oy);
+        for (int ox = 0; ox < alpha.width; ++ox) {
+            const float* wx = xt.weights_of(ox);
+            float sum = 0.0f;
+            for (int t = 0; t < xt.count[ox]; ++t) sum += wx[t] * row[xt.first[ox] + t];
+            out[ox] = unit_to_u8(sum);
+        }
+    }
+}
+
 }  // namespace
 
 void upsample_mask(ConstImageF32 mask, ImageU8 alpha) {
     require(!mask.empty() && !alpha.empty(), "mask and alpha must not be empty");
-    require(alpha.height >= mask.height && alpha.width >= mask.width, "alpha must be at least as large as the mask");
+    if (alpha.height < mask.height || alpha.width < mask.width) return resample_mask(mask, alpha);
     auto& ws = per_thread<UpsampleWorkspace>();
     const LerpTable& xt = lerp_table(ws.xt, mask.width, alpha.width, double(mask.width) / alpha.width, 1);
     const LerpTable& yt = lerp_table(ws.yt, mask.height, alpha.height, double(mask.height) / alpha.height);

@@ -154,7 +154,7 @@ class Segmenter:
             _check_frame(frame)
             self._buffers = None  # release the old size's memory before allocating the new
             size = self.spec.input_size(frame.shape[0], frame.shape[1], self._short_side)
-            self._buffers = _Buffers(self._session, self.spec, frame.shape, size, self._refine)
+            self._buffers = _Buffers(self._session, self.spec, frame.shape, size)
         return self._buffers
 
     def _preprocess(self, frame: np.ndarray, buffers: "_Buffers") -> None:
@@ -183,9 +183,7 @@ class Segmenter:
 class _Buffers:
     """Everything sized for one frame shape: the bound tensors, the mask planes, the alpha."""
 
-    def __init__(
-        self, session, spec: ModelSpec, frame_shape: Tuple[int, ...], size: Tuple[int, int], refine: bool
-    ) -> None:
+    def __init__(self, session, spec: ModelSpec, frame_shape: Tuple[int, ...], size: Tuple[int, int]) -> None:
         self.frame_shape = frame_shape
         self._spec = spec
         self.input = np.zeros(spec.input_shape(*size), np.float32)
@@ -198,12 +196,6 @@ class _Buffers:
         plane = self._fg.shape
         if spec.prev_mask and plane != tuple(size):
             raise ValueError(f"model {spec.name!r}: a previous-mask input needs the output at the input size")
-        if not refine and (frame_shape[0] < plane[0] or frame_shape[1] < plane[1]):
-            # _core.upsample_mask only enlarges; the guided filter resamples either way.
-            raise ValueError(
-                f"frame {frame_shape[0]}x{frame_shape[1]} is smaller than the model's mask {plane[0]}x{plane[1]}: "
-                "pass a larger frame or use refine=True"
-            )
         self.prob = np.zeros(plane, np.float32)
         self.state = np.zeros(plane, np.float32)
         self.work = np.zeros(plane, np.float32)

@@ -18,7 +18,8 @@ void smoothstep(const float* x, float* out, std::size_t n, float lo, float hi);
 // Soft edge: two box-blur passes of the given radius (close to a Gaussian), borders replicated.
 // In and out may be the same buffer.
 void feather(ConstImageF32 mask, ImageF32 out, int radius);
-// Bilinear upsampling of a [0, 1] mask to a uint8 alpha (0..255), pixel centres aligned.
+// Bilinear upsampling of a [0, 1] mask to a uint8 alpha (0..255), pixel centres aligned; an
+// axis on which the alpha is smaller than the mask is area-averaged instead.
 void upsample_mask(ConstImageF32 mask, ImageU8 alpha);
 // Edge-aware upsampling: a fast guided filter (He & Sun 2015) computed at mask resolution
 // with the frame's luminance as guide, its coefficients upsampled bilinearly and applied to
