@@ -111,13 +111,11 @@ def test_without_a_default_model_the_error_says_how_to_pass_one(capsys, monkeypa
     assert_one_line_error(code, err, "no built-in model yet", "--model")
 
 
-def test_a_frame_smaller_than_the_mask_suggests_refine(capsys, tmp_path, tiny):
+def test_an_image_smaller_than_the_models_mask_keeps_its_size(capsys, tmp_path, tiny):
     small = tmp_path / "small.png"
     cv2.imwrite(str(small), person_frames(1, 16, 16)[0])
-    code, _, err = run_cli(capsys, "image", small, "-o", tmp_path / "o.png", "--model", tiny)
-    assert_one_line_error(code, err, "--refine")
-    code, _, _ = run_cli(capsys, "image", small, "-o", tmp_path / "o.png", "--model", tiny, "--refine")
-    assert code == 0
+    code, _, _ = run_cli(capsys, "image", small, "-o", tmp_path / "o.png", "--model", tiny, "--effect", "mask")
+    assert code == 0 and cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED).shape == (16, 16)
 
 
 # --- image ------------------------------------------------------------------------------------

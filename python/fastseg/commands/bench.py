@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 from .. import models
 from ..cli import CliError
 from ..demo import synthetic_frame
-from .common import Look, MaskOptions, add_model_arguments, existing_file, frame_error, open_segmenter, positive_int
+from .common import Look, MaskOptions, add_model_arguments, existing_file, open_segmenter, positive_int
 from .video import convert_video, pipeline_threads
 
 SIZES = ((640, 480), (1280, 720), (1920, 1080))
@@ -55,10 +55,7 @@ def run(args: argparse.Namespace) -> int:
     for model in chosen:
         segmenter = open_segmenter(model, args.threads, MaskOptions(), profile=True)
         for width, height in args.sizes:
-            try:
-                stages, total = time_stages(segmenter, width, height, args.frames)
-            except ValueError as err:  # e.g. a size smaller than the model's mask
-                raise frame_error(f"{width}x{height}", err) from err
+            stages, total = time_stages(segmenter, width, height, args.frames)
             cells = " ".join(f"{stages[s] * 1e3:8.2f} ms" for s in STAGES)
             print(f"{model_label(model):<28} {f'{width}x{height}':>9} {cells} {total * 1e3:6.2f} ms {1 / total:7.1f}", flush=True)
     if args.video is not None:

@@ -155,8 +155,8 @@ def open_background_subtractor():
 
 
 def frame_error(source, err: ValueError) -> CliError:
-    """A frame the segmenter refused (e.g. smaller than the model's mask), in the CLI's words."""
-    return CliError(f"{source}: {str(err).replace('refine=True', '--refine')}")
+    """A frame (or background) the segmenter refused, as a one-line user error naming the input."""
+    return CliError(f"{source}: {err}")
 
 
 # --- inputs and outputs -----------------------------------------------------------------------

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             image = read_image(source)
             try:
                 result = segmenter.process(image, look.effect, **look.options())
-            except ValueError as err:  # e.g. an image smaller than the model's mask
+            except ValueError as err:  # the segmenter refused this image
                 raise frame_error(source, err) from err
             write_image(target, result)
             # Each image is its own scene: nothing carries over to the next one.

@@ -116,7 +116,7 @@ def convert_video(source: Path, target: Path, segmenter, look: Look, *, pipeline
                 writer.write(result)
                 frames += 1
                 bar.update()
-    except ValueError as err:  # a frame the model cannot take, e.g. smaller than its mask
+    except ValueError as err:  # e.g. bgsub: a frame of another size than it learnt
         raise frame_error(source, err) from err
     finally:
         bar.close()

@@ -53,9 +53,11 @@ def register(sub) -> None:
     p = sub.add_parser(
         "webcam",
         help="live demo: camera (or a looped clip) in a window, a virtual camera, or headless",
-        description="The live demo: frames from a camera or a video file (looped) with the background "
-        "effect, in a window with a frames-per-second overlay (keys: press h). "
-        "--virtual-camera feeds video-call apps; --no-window --frames N measures the frame rate.",
+        description="The live demo: frames from a camera or a video file (looped) with the background\n"
+        "effect, in a window with a frames-per-second overlay. --virtual-camera feeds video-call\n"
+        "apps; --no-window --frames N measures the frame rate.",
+        epilog=help_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--source", default="0", help="a camera index (default 0) or a video file, looped")
     p.add_argument("-o", "--output", type=Path, help=f"also record the result to this clip ({', '.join(FOURCC)})")
@@ -332,7 +334,7 @@ def live_loop(frames, segmenter, controls: Controls, sinks: Sinks, args: argpars
         for frame in frames:
             try:
                 alpha = segmenter.process(frame, "mask")
-            except ValueError as err:  # e.g. a frame smaller than the model's mask
+            except ValueError as err:  # e.g. bgsub: a frame of another size than it learnt
                 raise frame_error(args.source, err) from err
             result = composite(frame, alpha, controls.look.effect, controls.look.options())
             meter.tick()
