@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .data import cli as data_cli
 
     data_cli.register(sub)
+    from .train import cli as train_cli
+
+    train_cli.register(sub)
     return parser
 
 

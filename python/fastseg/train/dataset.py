@@ -1,0 +1,140 @@
+"""Training and validation samples from datasets built by `fastseg data` (one layout).
+
+Images are decoded once, shrunk to a working size and kept in memory: decoding JPEGs every
+epoch would cost more CPU than this small network's training step. Every random choice of
+sample i in epoch e comes from a generator seeded with (seed, epoch, i), so a run resumed
+from a checkpoint sees exactly the samples the uninterrupted run would have seen.
+
+The geometry matches how `Segmenter` feeds a fixed-size model: the whole frame squeezed to
+the model's size (area averaging). Training crops either keep the photo's own aspect (then
+squeezed, as at inference) or the model's aspect (a webcam frame cut from the photo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from ..data import layout
+from ..data.augment import synthesize_prior, train_transform
+from .teacher import soft_target_path
+
+MEAN = 127.5  # input normalisation, in pixel units: (x - 127.5) / 127.5, recorded in the spec
+STD = 127.5
+
+
+@dataclass
+class Item:
+    id: str
+    source: str
+    image: np.ndarray  # BGR uint8, working size
+    mask: np.ndarray  # uint8 0..255
+    ignore: Optional[np.ndarray]  # bool, or None
+    soft: Optional[np.ndarray]  # teacher's uint8 probability, or None
+
+
+def shrink(image: np.ndarray, max_side: int, interpolation: int) -> np.ndarray:
+    scale = max_side / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+def load_items(root: Path, split: str, max_side: int, teacher_cache: Optional[Path] = None,
+               sources: Optional[Sequence[str]] = None) -> list[Item]:
+    """Every `split` item of a built dataset, shrunk to max_side, with its cached soft target."""
+    items = []
+    for record in layout.read_manifest(root):
+        if record["split"] != split or (sources and record["source"] not in sources):
+            continue
+        image, mask, ignore = layout.load_item(root, record)
+        soft = None
+        if teacher_cache is not None and soft_target_path(teacher_cache, record["id"]).is_file():
+            soft = cv2.imread(str(soft_target_path(teacher_cache, record["id"])), cv2.IMREAD_GRAYSCALE)
+        items.append(Item(
+            record["id"], record["source"], shrink(image, max_side, cv2.INTER_AREA), shrink(mask, max_side, cv2.INTER_LINEAR),
+            None if ignore is None else shrink(ignore.astype(np.uint8), max_side, cv2.INTER_NEAREST) > 0,
+            None if soft is None else shrink(soft, max_side, cv2.INTER_LINEAR),
+        ))
+    return items
+
+
+def normalise(image_bgr: np.ndarray) -> np.ndarray:
+    """uint8 BGR H x W x 3 -> float32 RGB 3 x H x W, as the exported spec says."""
+    rgb = image_bgr[:, :, ::-1].astype(np.float32)
+    return ((rgb - MEAN) / STD).transpose(2, 0, 1)
+
+
+def random_crop(item: Item, rng: np.random.Generator, aspect: float) -> tuple[int, int, int, int]:
+    """(x, y, w, h) covering 60-100% of the photo, with its own aspect or the model's."""
+    height, width = item.mask.shape
+    target = aspect if rng.random() < 0.5 else width / height
+    area = rng.uniform(0.6, 1.0) * width * height
+    w = int(min(width, round(np.sqrt(area * target))))
+    h = int(min(height, round(w / target)))
+    return int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1)), w, h
+
+
+class SegmentationSet(torch.utils.data.Dataset):
+    """Samples for one split: dicts of float32 tensors image (C,H,W), target, valid, soft, soft_valid (1,H,W)."""
+
+    def __init__(self, items: list[Item], size: tuple[int, int], train: bool, prev_mask: bool = False, seed: int = 0) -> None:
+        self.items, self.size, self.train, self.prev_mask, self.seed = items, tuple(size), train, prev_mask, seed
+        self.epoch = 0
+        self.transform = train_transform(self.size) if train else None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> dict:
+        item = self.items[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        image, mask, ignore, soft = item.image, item.mask, item.ignore, item.soft
+        if self.train:
+            image, mask, ignore, soft = self.augmented(item, rng)
+        else:
+            image, mask, ignore, soft = self.resized(image, mask, ignore, soft)
+        return self.tensors(image, mask, ignore, soft, rng)
+
+    def resized(self, image, mask, ignore, soft):
+        h, w = self.size
+        resize = lambda a, interp: None if a is None else cv2.resize(a, (w, h), interpolation=interp)  # noqa: E731
+        ignore_u8 = None if ignore is None else ignore.astype(np.uint8)
+        ignore_out = resize(ignore_u8, cv2.INTER_NEAREST)
+        return (resize(image, cv2.INTER_AREA), resize(mask, cv2.INTER_LINEAR),
+                None if ignore_out is None else ignore_out > 0, resize(soft, cv2.INTER_LINEAR))
+
+    def augmented(self, item: Item, rng: np.random.Generator):
+        x, y, w, h = random_crop(item, rng, self.size[1] / self.size[0])
+        crop = lambda a: None if a is None else a[y:y + h, x:x + w]  # noqa: E731
+        image, mask, ignore, soft = self.resized(crop(item.image), crop(item.mask), crop(item.ignore), crop(item.soft))
+        masks = [mask, np.zeros_like(mask) if ignore is None else ignore.astype(np.uint8) * 255,
+                 np.zeros_like(mask) if soft is None else soft]
+        self.transform.set_random_seed(int(rng.integers(2**31)))
+        out = self.transform(image=image, masks=masks)
+        mask, ignore_u8, soft_out = (np.asarray(m, np.uint8) for m in out["masks"])
+        return out["image"], mask, ignore_u8 > 127, None if soft is None else soft_out
+
+    def tensors(self, image, mask, ignore, soft, rng) -> dict:
+        channels = [normalise(image)]
+        if self.prev_mask:
+            prior = synthesize_prior(mask, rng) if self.train else np.zeros_like(mask)
+            channels.append(prior[None].astype(np.float32) / 255.0)
+        target = mask[None].astype(np.float32) / 255.0
+        valid = np.ones_like(target) if ignore is None else (~ignore)[None].astype(np.float32)
+        soft_valid = np.full_like(target, 0.0 if soft is None else 1.0)
+        soft_t = target if soft is None else soft[None].astype(np.float32) / 255.0
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(np.concatenate(channels))),
+            "target": torch.from_numpy(target), "valid": torch.from_numpy(valid),
+            "soft": torch.from_numpy(np.ascontiguousarray(soft_t)), "soft_valid": torch.from_numpy(soft_valid),
+        }

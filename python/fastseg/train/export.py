@@ -1,0 +1,112 @@
+"""ONNX export of a trained checkpoint, float and INT8, each carrying its `fastseg.spec`.
+
+The float model is traced with the TorchScript exporter (no onnxscript needed), BatchNorm
+folded into the convolutions by constant folding. The INT8 model is ONNX Runtime's static
+quantisation (QDQ, per-channel weights) calibrated on training images fed exactly as
+`Segmenter` feeds them (`_core.preprocess`), so the calibration ranges are the real ones.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+import onnx
+import torch
+
+from .. import _core
+from ..data import layout
+from ..models import SPEC_METADATA_KEY, ModelSpec
+from .dataset import MEAN, STD
+from .model import FastSegNet, ModelConfig
+
+OPSET = 17
+INPUT, OUTPUT = "input", "logits"
+
+
+def load_checkpoint(path: Path) -> tuple[FastSegNet, dict]:
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    model = FastSegNet(ModelConfig.from_dict(state["model_config"]))
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def spec_for(name: str, config: ModelConfig, size: tuple[int, int]) -> ModelSpec:
+    return ModelSpec(name=name, input=INPUT, output=OUTPUT, layout="nchw", size=tuple(size), color="rgb",
+                     mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", prev_mask=config.prev_mask)
+
+
+def export_onnx(model: FastSegNet, spec: ModelSpec, out: Path) -> Path:
+    """Write the float model with its spec in the metadata; returns `out`."""
+    model = model.to(memory_format=torch.contiguous_format).eval()
+    dummy = torch.zeros(spec.input_shape(*spec.size))
+    with warnings.catch_warnings():
+        # The TorchScript exporter announces its own deprecation; the graph it writes is fine.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (dummy,), str(out), dynamo=False, opset_version=OPSET, do_constant_folding=True,
+                          input_names=[INPUT], output_names=[OUTPUT])
+    write_spec(out, spec)
+    return out
+
+
+def write_spec(path: Path, spec: ModelSpec) -> None:
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    model.metadata_props.add(key=SPEC_METADATA_KEY, value=spec.to_json())
+    model.producer_name = "fastseg.train"
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def calibration_tensors(spec: ModelSpec, dataset: Path, count: int, seed: int = 0) -> list[np.ndarray]:
+    """Input tensors of `count` train images (a fixed random pick), made by Segmenter's preprocess."""
+    records = [r for r in layout.read_manifest(dataset) if r["split"] == "train"]
+    picks = np.random.default_rng(seed).choice(len(records), size=min(count, len(records)), replace=False)
+    tensors = []
+    for i in sorted(picks):
+        image, _, _ = layout.load_item(dataset, records[i])
+        tensor = np.empty(spec.input_shape(*spec.size), np.float32)
+        prev = np.zeros(spec.size, np.float32) if spec.prev_mask else None
+        # Images are BGR, the model RGB: swap, as Segmenter(color="bgr") does.
+        _core.preprocess(np.ascontiguousarray(image), tensor, mean=spec.mean, std=spec.std, swap_rb=True,
+                         layout=spec.layout, prev_mask=prev)
+        tensors.append(tensor)
+    return tensors
+
+
+def quantize_int8(float_model: Path, out: Path, spec: ModelSpec, dataset: Path, count: int = 200) -> Path:
+    """Static INT8 (QDQ) copy of `float_model`, calibrated on `count` train images of `dataset`."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, tensors: list[np.ndarray]) -> None:
+            self.items: Iterator[np.ndarray] = iter(tensors)
+
+        def get_next(self) -> Optional[dict]:
+            tensor = next(self.items, None)
+            return None if tensor is None else {spec.input: tensor}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(float_model), str(prepared), skip_symbolic_shape=True)
+        quantize_static(str(prepared), str(out), Reader(calibration_tensors(spec, Path(dataset), count)),
+                        quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8)
+    write_spec(out, spec.__class__(**{**spec.__dict__, "name": f"{spec.name}_int8"}))
+    return out
+
+
+def export_checkpoint(checkpoint: Path, out: Path, name: Optional[str] = None, int8_out: Optional[Path] = None,
+                      calibration: Optional[Path] = None, calibration_count: int = 200) -> list[Path]:
+    """The float ONNX (and optionally the INT8 one) of a checkpoint; returns the files written."""
+    model, state = load_checkpoint(checkpoint)
+    spec = spec_for(name or Path(out).stem, model.config, tuple(state["size"]))
+    written = [export_onnx(model, spec, Path(out))]
+    if int8_out is not None:
+        if calibration is None:
+            raise ValueError("INT8 export needs calibration images: a dataset built by `fastseg data build`")
+        written.append(quantize_int8(Path(out), Path(int8_out), spec, Path(calibration), calibration_count))
+    return written

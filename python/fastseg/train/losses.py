@@ -1,0 +1,98 @@
+"""Training objectives. Every loss takes logits (N, 1, H, W) and float targets in [0, 1] of the
+same shape, plus a `valid` weight map (0 where a source marks the label as unknown, such as
+VOC's object-boundary band), so ignored pixels never pull the model anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    bce: float = 1.0
+    dice: float = 1.0
+    boundary: float = 1.0
+    consistency: float = 1.0
+    distill: float = 0.5
+    boundary_width: int = 5  # pixels of the ground-truth edge band, at the training resolution
+
+
+def masked_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return (values * weight).sum() / weight.sum().clamp_min(EPS)
+
+
+def bce(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    return masked_mean(F.binary_cross_entropy_with_logits(logits, target, reduction="none"), valid)
+
+
+def dice(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """1 - soft Dice per image, averaged: every image counts the same whatever its person's size."""
+    prob = torch.sigmoid(logits) * valid
+    target = target * valid
+    inter = (prob * target).sum(dim=(1, 2, 3))
+    total = prob.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3))
+    return (1 - (2 * inter + 1) / (total + 1)).mean()
+
+
+def edge_map(target: torch.Tensor, width: int) -> torch.Tensor:
+    """1 on a band about `width` pixels wide around the ground-truth outline (morphological
+    gradient: dilation minus erosion of the mask)."""
+    pad = width // 2
+    dilated = F.max_pool2d(target, width, stride=1, padding=pad)
+    eroded = -F.max_pool2d(-target, width, stride=1, padding=pad)
+    return (dilated - eroded > 0.5).to(target.dtype)
+
+
+def boundary(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, width: int) -> torch.Tensor:
+    """BCE on the edge band only: the outline is a few percent of the pixels, so the plain BCE
+    barely sees it, yet it is what a viewer sees first in a composite."""
+    return bce(logits, target, valid * edge_map(target, width))
+
+
+def consistency(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+    """The same scene with another texture (light, noise, blur) must give the same mask; this
+    also damps frame-to-frame flicker, where the change between frames is mostly texture."""
+    return F.mse_loss(torch.sigmoid(logits_a), torch.sigmoid(logits_b))
+
+
+def distill(logits: torch.Tensor, soft: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """BCE against a teacher's soft probability (valid = 0 for images without one)."""
+    return bce(logits, soft, valid)
+
+
+def total_loss(weights: LossWeights, logits: torch.Tensor, logits_aug: torch.Tensor, target: torch.Tensor,
+               valid: torch.Tensor, soft: torch.Tensor, soft_valid: torch.Tensor) -> dict:
+    """Every term (for the log) and their weighted sum under "loss"."""
+    terms = {
+        "bce": bce(logits, target, valid),
+        "dice": dice(logits, target, valid),
+        "boundary": boundary(logits, target, valid, weights.boundary_width),
+        "consistency": consistency(logits[: len(logits_aug)], logits_aug),
+        "distill": distill(logits, soft, soft_valid),
+    }
+    terms["loss"] = sum(getattr(weights, name) * value for name, value in terms.items())
+    return terms
+
+
+def texture_augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A photometric copy of a normalised batch ((x - 127.5) / 127.5): per-image gain, offset,
+    colour cast and gamma, sensor noise, and sometimes a 3x3 blur. Geometry is unchanged, so
+    the two predictions must agree pixel for pixel."""
+    n = images.shape[0]
+    rgb = images[:, :3] * 0.5 + 0.5
+
+    def uniform(low: float, high: float, *shape: int) -> torch.Tensor:
+        return low + (high - low) * torch.rand((n, *shape), generator=generator)
+
+    rgb = rgb * uniform(0.7, 1.3, 1, 1, 1) * uniform(0.9, 1.1, 3, 1, 1) + uniform(-0.1, 0.1, 1, 1, 1)
+    rgb = rgb.clamp(0, 1) ** uniform(0.7, 1.4, 1, 1, 1)
+    rgb = rgb + torch.randn(rgb.shape, generator=generator) * uniform(0.0, 0.04, 1, 1, 1)
+    blurred = F.avg_pool2d(rgb, 3, stride=1, padding=1, count_include_pad=False)
+    rgb = torch.where(uniform(0, 1, 1, 1, 1) < 0.3, blurred, rgb)
+    out = (rgb.clamp(0, 1) - 0.5) / 0.5
+    return torch.cat([out, images[:, 3:]], dim=1)

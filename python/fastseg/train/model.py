@@ -1,0 +1,154 @@
+"""fastseg's segmentation network: a small encoder-decoder for real-time CPU inference.
+
+The design follows what the seeds learned (PortraitNet, SINet, Slim-Net, MobileNetV3
+decoders): a strided stem downsamples early, because the first full-resolution layers cost
+the most; inverted-residual blocks (expand 1x1, depthwise 3x3, project 1x1) carry the
+encoder; a squeeze-excitation context block on the deepest features gives the whole-image
+view that a person/background decision needs; the decoder adds (not concatenates) each skip
+and upsamples with 2x2 stride-2 transposed convolutions. A stride-2 2x2 transposed
+convolution maps every input pixel to exactly one 2x2 output block, so the mask cannot shift
+the way a bilinear resize with half-pixel misalignment does at even sizes. Every channel
+count is a multiple of 8 (SIMD-friendly in ONNX Runtime).
+
+The network returns logits (N, 1, H, W); the sigmoid runs in fastseg's C++ post-processing.
+Input: (N, 3 or 4, H, W) with H and W multiples of 16; the optional 4th channel is the
+previous frame's mask in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import List, Tuple
+
+import torch
+from torch import nn
+
+STRIDE = 16  # input sides must be multiples of this
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Channel plan of one network. ``stages``: (channels, blocks, expansion) for the encoder
+    stages at strides 4, 8 and 16 (the stem gives stride 2)."""
+
+    stem: int = 16
+    stages: Tuple[Tuple[int, int, int], ...] = ((16, 1, 2), (32, 2, 3), (64, 3, 4))
+    decoder: Tuple[int, ...] = (24, 16, 16)  # channels after upsampling to strides 8, 4, 2
+    prev_mask: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        data = dict(data)
+        if "stages" in data:
+            data["stages"] = tuple(tuple(s) for s in data["stages"])
+        if "decoder" in data:
+            data["decoder"] = tuple(data["decoder"])
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def in_channels(self) -> int:
+        return 4 if self.prev_mask else 3
+
+
+def conv_bn_act(cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
+    layers: List[nn.Module] = [
+        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+    if act:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block; the residual add only when the shape is kept."""
+
+    def __init__(self, cin: int, cout: int, stride: int, expansion: int) -> None:
+        super().__init__()
+        hidden = cin * expansion
+        layers: List[nn.Module] = []
+        if expansion != 1:
+            layers.append(conv_bn_act(cin, hidden, 1))
+        layers += [conv_bn_act(hidden, hidden, 3, stride, groups=hidden), conv_bn_act(hidden, cout, 1, act=False)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class SqueezeExcite(nn.Module):
+    """Global context: the mean of every channel gates the channels (MobileNetV3)."""
+
+    def __init__(self, channels: int, reduction: int = 4) -> None:
+        super().__init__()
+        hidden = max(8, channels // reduction // 8 * 8)
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1), nn.Hardsigmoid(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+class UpBlock(nn.Module):
+    """Learned 2x upsampling, the skip added, then a depthwise-separable refinement."""
+
+    def __init__(self, cin: int, cskip: int, cout: int) -> None:
+        super().__init__()
+        self.up = nn.Sequential(nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False), nn.BatchNorm2d(cout))
+        # A 1x1 projection only where the skip's width differs from the decoder's.
+        self.skip = nn.Identity() if cskip == cout else conv_bn_act(cskip, cout, 1, act=False)
+        self.refine = nn.Sequential(conv_bn_act(cout, cout, 3, groups=cout), conv_bn_act(cout, cout, 1))
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.refine(torch.relu(self.up(x) + self.skip(skip)))
+
+
+class FastSegNet(nn.Module):
+    def __init__(self, config: ModelConfig = ModelConfig()) -> None:
+        super().__init__()
+        self.config = config
+        check_channels(config)
+        self.stem = conv_bn_act(config.in_channels, config.stem, 3, 2)
+        stages, cin = [], config.stem
+        for channels, blocks, expansion in config.stages:
+            blocks_ = [InvertedResidual(cin, channels, 2, expansion)]
+            blocks_ += [InvertedResidual(channels, channels, 1, expansion) for _ in range(blocks - 1)]
+            stages.append(nn.Sequential(*blocks_))
+            cin = channels
+        self.stages = nn.ModuleList(stages)
+        self.context = SqueezeExcite(cin)
+        skips = [config.stages[1][0], config.stages[0][0], config.stem]  # strides 8, 4, 2
+        ups, cin = [], cin
+        for cskip, cout in zip(skips, config.decoder):
+            ups.append(UpBlock(cin, cskip, cout))
+            cin = cout
+        self.ups = nn.ModuleList(ups)
+        self.head = nn.ConvTranspose2d(cin, 1, 2, stride=2)  # stride 2 -> full resolution logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [self.stem(x)]
+        for stage in self.stages:
+            features.append(stage(features[-1]))
+        y = self.context(features[-1])
+        for up, skip in zip(self.ups, reversed(features[:-1])):
+            y = up(y, skip)
+        return self.head(y)
+
+
+def check_channels(config: ModelConfig) -> None:
+    widths = [config.stem, *(s[0] for s in config.stages), *config.decoder]
+    if any(w % 8 for w in widths):
+        raise ValueError(f"every channel count must be a multiple of 8, got {widths}")
+    if len(config.stages) != 3 or len(config.decoder) != 3:
+        raise ValueError("the network has exactly 3 encoder stages and 3 decoder steps")
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

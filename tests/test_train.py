@@ -1,0 +1,182 @@
+"""fastseg.train: the network's shapes and size, a few training steps learn, resume is exact,
+the ONNX export runs in Segmenter like torch, and `fastseg eval` prints its table. Everything
+runs on a handful of 64-px images made here, so the whole file takes seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fastseg.data import layout  # noqa: E402
+from fastseg.train.model import FastSegNet, ModelConfig, parameter_count  # noqa: E402
+
+TINY_MODEL = {"stem": 8, "stages": [[8, 1, 2], [16, 1, 2], [16, 1, 2]], "decoder": [16, 8, 8]}
+
+
+def person_image(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """A bright ellipse ("person") on a dark noisy background, and its mask."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    cy, cx, ry, rx = rng.uniform(0.4, 0.6) * size, rng.uniform(0.3, 0.7) * size, size * 0.35, size * 0.2
+    mask = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1).astype(np.uint8) * 255
+    image = rng.integers(0, 80, (size, size, 3)).astype(np.uint8)
+    image[mask > 0] = rng.integers(150, 255, 3)
+    return image, mask
+
+
+def write_tiny_dataset(root: Path, count: int = 12, source: str = "tiny") -> Path:
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(count):
+        image, mask = person_image(rng)
+        item_id = f"{source}-{i:03d}"
+        files = {"image": layout.encode_jpeg(image), "mask": layout.encode_png(mask)}
+        for kind, data in files.items():
+            layout.write_atomic(layout.OUTPUT_PATHS[kind](root, item_id), data)
+        records.append({"id": item_id, "source": source, "split": "val" if i % 4 == 0 else "train", "height": 64,
+                        "width": 64, "person_fraction": layout.person_fraction(mask),
+                        "sha256": {k: layout.sha256(v) for k, v in files.items()}})
+    layout.write_manifest(root, records)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny"))
+
+
+def tiny_config(dataset: Path, out: Path, **overrides):
+    from fastseg.train.loop import TrainConfig
+
+    data = dict(name="tiny", out=str(out), datasets=[{"root": str(dataset)}], val=str(dataset), size=(64, 64),
+                model=TINY_MODEL, epochs=2, batch_size=4, lr=0.01, warmup_epochs=0.5, max_side=64, workers=0, threads=1)
+    data.update(overrides)
+    return TrainConfig(**data)
+
+
+# --- the network ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(144, 256), (192, 192)])
+@pytest.mark.parametrize("prev_mask", [False, True])
+def test_model_output_matches_input_size(size, prev_mask):
+    model = FastSegNet(ModelConfig(prev_mask=prev_mask)).eval()
+    x = torch.zeros(2, 4 if prev_mask else 3, *size)
+    assert model(x).shape == (2, 1, *size)
+
+
+def test_default_model_is_small():
+    # 250k float parameters is 1 MB of ONNX: the size budget of a shipped model.
+    assert 30_000 < parameter_count(FastSegNet()) < 250_000
+
+
+def test_channels_must_be_multiples_of_eight():
+    with pytest.raises(ValueError, match="multiple of 8"):
+        FastSegNet(ModelConfig(stem=12))
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+
+def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):
+    from fastseg.train.loop import Trainer
+
+    trainer = Trainer(tiny_config(tiny_dataset, tmp_path / "run", epochs=6, lr=0.02), progress=False)
+    rows = trainer.run()
+    assert rows[-1]["loss"] < rows[0]["loss"]
+    assert {"iou_tiny", "bf_tiny", "iou_mean"} <= set(rows[-1])
+    assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 7
+    assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "best.pt").is_file()
+
+
+def test_resume_continues_identically(tiny_dataset, tmp_path):
+    from fastseg.train.loop import Trainer
+
+    straight = Trainer(tiny_config(tiny_dataset, tmp_path / "a"), progress=False)
+    straight.run()
+    interrupted = Trainer(tiny_config(tiny_dataset, tmp_path / "b"), progress=False)
+    interrupted.run(stop_after=1)
+    resumed = Trainer(tiny_config(tiny_dataset, tmp_path / "b"), progress=False)
+    resumed.run(resume=True)
+    assert resumed.epoch == straight.epoch == 2
+    for name, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, msg=name)
+
+
+# --- export and eval ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_dataset, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(checkpoint, float ONNX, INT8 ONNX) of a briefly trained tiny model."""
+    from fastseg.train.export import export_checkpoint
+    from fastseg.train.loop import Trainer
+
+    out = tmp_path_factory.mktemp("export")
+    trainer = Trainer(tiny_config(tiny_dataset, out / "run", epochs=1), progress=False)
+    trainer.run()
+    checkpoint = out / "run" / "last.pt"
+    export_checkpoint(checkpoint, out / "tiny.onnx", int8_out=out / "tiny_int8.onnx", calibration=tiny_dataset,
+                      calibration_count=4)
+    return checkpoint, out / "tiny.onnx", out / "tiny_int8.onnx"
+
+
+def test_export_runs_in_segmenter_like_torch(exported, tiny_dataset):
+    import fastseg
+    from fastseg.train.dataset import normalise
+    from fastseg.train.export import load_checkpoint
+
+    checkpoint, onnx_path, _ = exported
+    model, _ = load_checkpoint(checkpoint)
+    frame, _ = person_image(np.random.default_rng(5))
+    with torch.no_grad():
+        expected = torch.sigmoid(model(torch.from_numpy(normalise(frame))[None]))[0, 0].numpy()
+    seg = fastseg.Segmenter(path=onnx_path)  # everything it needs is in the file's metadata
+    assert seg.spec.name == "tiny" and seg.spec.size == (64, 64)
+    # Segmenter's alpha is uint8, so its probabilities come in steps of 1/255.
+    np.testing.assert_allclose(seg.mask(frame), expected, atol=3 / 255)
+
+
+def test_int8_export_loads_with_its_own_name(exported):
+    import fastseg
+
+    seg = fastseg.Segmenter(path=exported[2])
+    assert seg.spec.name == "tiny_int8"
+    assert seg.mask(np.zeros((48, 80, 3), np.uint8)).shape == (48, 80)
+
+
+def write_tiny_video(path: Path, frames: int = 6) -> Path:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64))
+    rng = np.random.default_rng(1)
+    for _ in range(frames):
+        writer.write(person_image(rng)[0])
+    writer.release()
+    return path
+
+
+def test_eval_prints_the_table(exported, tiny_dataset, tmp_path, capsys):
+    from fastseg.cli import main
+
+    video = write_tiny_video(tmp_path / "clip.avi")
+    _, onnx_path, int8_path = exported
+    code = main(["eval", str(tiny_dataset), "--model", str(onnx_path), "--model", str(int8_path), "--videos", str(video),
+                 "--rounds", "1", "--json", str(tmp_path / "eval.json")])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "IoU tiny" in lines[1] and "BF tiny" in lines[1] and "flicker" in lines[1]
+    assert [line.split()[0] for line in lines[2:]] == ["tiny", "tiny_int8"]
+    results = json.loads((tmp_path / "eval.json").read_text())
+    assert 0.0 <= results[0]["iou"]["tiny"] <= 1.0 and results[0]["flicker"] >= 0.0
+
+
+def test_eval_refuses_a_folder_without_manifest(tmp_path, capsys):
+    from fastseg.cli import main
+
+    assert main(["eval", str(tmp_path), "--model", "x.onnx"]) == 2
+    assert "no manifest.jsonl" in capsys.readouterr().err
