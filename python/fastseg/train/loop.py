@@ -41,6 +41,7 @@ class TrainConfig:
     model: dict = field(default_factory=dict)
     loss: dict = field(default_factory=dict)
     teacher: Optional[dict] = None  # {"name": "modnet", "path": FILE}: soft targets cached before training
+    pseudo: Optional[dict] = None  # {"videos": [CLIP, ...], "out": DIR, "every": N}: teacher-labelled frames, made once
     epochs: int = 30
     batch_size: int = 32
     lr: float = 3e-3
@@ -119,8 +120,13 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.A
 
 
 def prepare_teachers(config: TrainConfig, progress: bool) -> None:
+    """Teacher soft targets and pseudo-labelled video frames, each made once and then reused."""
     if not config.teacher:
         return
+    if config.pseudo and not (Path(config.pseudo["out"]) / "manifest.jsonl").is_file():
+        teachers.pseudo_label_videos([Path(v) for v in config.pseudo["videos"]], Path(config.pseudo["out"]),
+                                     config.teacher["name"], Path(config.teacher["path"]), config.pseudo.get("every", 8),
+                                     progress=progress)
     for spec in config.datasets:
         if spec.get("teacher_cache"):
             teachers.cache_soft_targets(Path(spec["root"]), Path(spec["teacher_cache"]), config.teacher["name"],
@@ -152,6 +158,7 @@ class Trainer:
         self.steps_per_epoch = len(self.train_set) // config.batch_size
         self.total_steps = self.steps_per_epoch * config.epochs
         self.epoch, self.step, self.best = 0, 0, -1.0
+        self._loader: Optional[torch.utils.data.DataLoader] = None
 
     # --- checkpoints ------------------------------------------------------------------------
 
@@ -172,14 +179,18 @@ class Trainer:
     # --- one epoch --------------------------------------------------------------------------
 
     def loader(self) -> torch.utils.data.DataLoader:
+        """The epoch's batches. Worker processes are spawned once and kept: starting one
+        means pickling every in-memory image to it."""
         self.sampler.set_epoch(self.epoch)
-        workers = self.config.workers
-        return torch.utils.data.DataLoader(
-            EpochDataset(self.train_set), batch_size=self.config.batch_size, sampler=self.sampler, drop_last=True,
-            num_workers=workers, worker_init_fn=worker_init if workers else None,
-            multiprocessing_context="spawn" if workers else None, persistent_workers=False,
-            prefetch_factor=4 if workers else None,
-        )
+        if self._loader is None:
+            workers = self.config.workers
+            self._loader = torch.utils.data.DataLoader(
+                EpochDataset(self.train_set), batch_size=self.config.batch_size, sampler=self.sampler, drop_last=True,
+                num_workers=workers, worker_init_fn=worker_init if workers else None,
+                multiprocessing_context="spawn" if workers else None, persistent_workers=workers > 0,
+                prefetch_factor=4 if workers else None,
+            )
+        return self._loader
 
     def train_epoch(self) -> dict:
         self.model.train()
