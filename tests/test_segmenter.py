@@ -463,3 +463,25 @@ def test_closed_segmenter_refuses_frames(tiny_path):
     seg.close()
     with pytest.raises(RuntimeError, match="closed"):
         seg.mask(person_frame())
+
+
+def test_configure_changes_options_without_reloading(tiny_path):
+    """configure() gives the masks a Segmenter made with those options gives, same session."""
+    frame = person_frame()
+    options = dict(threshold=(0.3, 0.6), feather=2, refine=True)
+    with fastseg.Segmenter(path=tiny_path) as seg, fastseg.Segmenter(path=tiny_path, **options) as made:
+        session = seg._session
+        plain = seg.mask(frame)
+        seg.configure(**options)
+        np.testing.assert_array_equal(seg.mask(frame), made.mask(frame))
+        assert seg._session is session
+        assert not np.array_equal(seg.mask(frame), plain)
+        seg.configure(threshold=None, feather=0, refine=False)
+        np.testing.assert_array_equal(seg.mask(frame), plain)
+
+
+@pytest.mark.parametrize(("option", "value"), [("temporal", 1.0), ("refine", "bilateral"), ("threshold", (0.8, 0.2)), ("feather", -1)])
+def test_configure_checks_like_the_constructor(tiny_path, option, value):
+    with fastseg.Segmenter(path=tiny_path) as seg:
+        with pytest.raises(ValueError, match=option):
+            seg.configure(**{option: value})

@@ -21,6 +21,7 @@ from .models import ModelSpec
 from .session import Binding, metadata, open_session, output_shapes, tensor_infos
 
 Threshold = Union[None, float, Tuple[float, float]]
+_UNCHANGED: Any = object()  # configure()'s "leave this option alone"
 
 
 @dataclass
@@ -107,6 +108,25 @@ class Segmenter:
         result = self._buffers.compositor.apply(effect, frame, alpha, out, options)
         self.timings.composite = perf_counter() - start
         return result
+
+    def configure(
+        self,
+        *,
+        temporal: Any = _UNCHANGED,
+        refine: Any = _UNCHANGED,
+        threshold: Any = _UNCHANGED,
+        feather: Any = _UNCHANGED,
+    ) -> None:
+        """Change mask options between frames without reloading the model (the webcam's keys do);
+        each is checked as in the constructor, and those not given stay as they are."""
+        if temporal is not _UNCHANGED:
+            self._temporal = _check_temporal(temporal)
+        if refine is not _UNCHANGED:
+            self._refine = _check_refine(refine)
+        if threshold is not _UNCHANGED:
+            self._smoothstep = _check_threshold(threshold)
+        if feather is not _UNCHANGED:
+            self._feather = _check_feather(feather)
 
     def reset(self) -> None:
         """Forget the previous frames (temporal state, previous mask, recurrent state)."""

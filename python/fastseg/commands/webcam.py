@@ -86,7 +86,7 @@ def studio_backdrop(height: int = 360, width: int = 640) -> np.ndarray:
 
 @dataclass
 class Controls:
-    """What the keys change. `rebuild` says the segmenter must be made again with `mask`."""
+    """What the keys change. `rebuild` says the segmenter must be reconfigured with `mask`."""
 
     look: Look
     mask: MaskOptions
@@ -348,7 +348,7 @@ def live_loop(frames, segmenter, controls: Controls, sinks: Sinks, args: argpars
                 break
             if controls.rebuild:
                 controls.rebuild = False
-                segmenter = open_segmenter(args.model, args.threads, controls.mask)
+                segmenter.configure(**controls.mask.segmenter_kwargs())
     except KeyboardInterrupt:
         pass
     return count, time.perf_counter() - start
