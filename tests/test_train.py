@@ -74,6 +74,16 @@ def test_default_model_is_small():
     assert 30_000 < parameter_count(FastSegNet()) < 250_000
 
 
+@pytest.mark.parametrize("config", sorted((Path(__file__).parents[1] / "configs").glob("*.json")), ids=lambda p: p.stem)
+def test_every_config_in_the_repo_builds_its_model(config):
+    from fastseg.train.loop import TrainConfig
+
+    train = TrainConfig.load(config)
+    model = FastSegNet(ModelConfig.from_dict(train.model)).eval()
+    assert model(torch.zeros(1, model.config.in_channels, *train.size)).shape == (1, 1, *train.size)
+    assert parameter_count(model) < 250_000
+
+
 def test_channels_must_be_multiples_of_eight():
     with pytest.raises(ValueError, match="multiple of 8"):
         FastSegNet(ModelConfig(stem=12))
