@@ -192,6 +192,7 @@ WINDOW_TITLE = "fastseg webcam"
 @pytest.fixture
 def display():
     """A private X display from Xvfb (Debian packages xvfb, xdotool, imagemagick)."""
+    pytest.importorskip("tkinter", reason="the window is drawn with Tk (Debian package python3-tk)")
     missing = [tool for tool in X_TOOLS if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (apt-get install xvfb xdotool imagemagick)")
