@@ -113,13 +113,16 @@ void harmonize(ConstImageU8 frame, ConstImageU8 alpha, ConstImageU8 background, 
         const std::uint8_t* src = frame.row(y);
         const std::uint8_t* a = alpha.row(y);
         std::uint8_t* dst = out.row(y);
-        for (int x = 0; x < frame.width; ++x) {
-            if (a[x] == 0) {  // invisible after compositing: no need to convert
-                std::copy(src + 3 * x, src + 3 * x + 3, dst + 3 * x);
+        for (int x = 0; x < frame.width;) {
+            if (a[x] == 0) {  // invisible after compositing: copied as a run, not converted
+                const int start = x;
+                while (x < frame.width && a[x] == 0) ++x;
+                std::copy(src + 3 * start, src + 3 * x, dst + 3 * start);
                 continue;
             }
             const Lab c = bgr_to_lab(src + 3 * x);
             lab_to_bgr({c.L * gain[0] + shift[0], c.a * gain[1] + shift[1], c.b * gain[2] + shift[2]}, dst + 3 * x);
+            ++x;
         }
     }
 }
