@@ -103,7 +103,8 @@ def export_checkpoint(checkpoint: Path, out: Path, name: Optional[str] = None, i
                       calibration: Optional[Path] = None, calibration_count: int = 200) -> list[Path]:
     """The float ONNX (and optionally the INT8 one) of a checkpoint; returns the files written."""
     model, state = load_checkpoint(checkpoint)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    for path in (out, int8_out or out):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     spec = spec_for(name or Path(out).stem, model.config, tuple(state["size"]))
     written = [export_onnx(model, spec, Path(out))]
     if int8_out is not None:
