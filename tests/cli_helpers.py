@@ -7,8 +7,6 @@ from typing import List, Sequence, Tuple
 
 import cv2
 import numpy as np
-import pytest
-from tiny_models import build_model, tiny_spec
 
 from fastseg.cli import main
 
@@ -18,12 +16,6 @@ SHARED_VIDEOS = SHARED / "data" / "videos"
 
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 PERSON_RGB_MIN = 200  # the tiny models' "person" is bright; the background stays below 60
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    """The tiny brightness model of tiny_models, with its spec in its metadata."""
-    return build_model(tmp_path_factory.mktemp("model") / "tiny.onnx", spec=tiny_spec())
 
 
 def person_frames(count: int, height: int = 96, width: int = 128, seed: int = 0, moving: bool = True) -> List[np.ndarray]:

@@ -111,3 +111,13 @@ def assert_bit_exact(actual: np.ndarray, expected: np.ndarray) -> None:
             f"{len(bad)} of {actual.size} elements differ; first at {first}: "
             f"{actual[first]!r} != {expected[first]!r}"
         )
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny brightness model of tiny_models (built with the onnx helper API), with its spec
+    in its metadata: a whole pipeline without shared data."""
+    pytest.importorskip("onnx")
+    from tiny_models import build_model, tiny_spec
+
+    return build_model(tmp_path_factory.mktemp("model") / "tiny.onnx", spec=tiny_spec())

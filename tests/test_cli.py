@@ -19,7 +19,6 @@ from cli_helpers import (  # noqa: E402
     person_frames,
     read_clip,
     run_cli,
-    tiny,  # noqa: F401 - a fixture
     write_clip,
 )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import tracemalloc
-from pathlib import Path
 from typing import Tuple
 
 import cv2
@@ -24,11 +23,6 @@ import fastseg  # noqa: E402
 from fastseg import _core  # noqa: E402
 
 FRAME = (96, 128)  # 4x the model size: area resize is a plain block mean
-
-
-@pytest.fixture
-def tiny_path(tmp_path: Path) -> Path:
-    return build_model(tmp_path / "tiny.onnx", spec=tiny_spec())
 
 
 def person_frame(height: int = FRAME[0], width: int = FRAME[1], seed: int = 0) -> np.ndarray:
@@ -77,32 +71,32 @@ def test_two_channel_nhwc_output_is_refused_by_the_spec():
         tiny_spec(layout="nhwc", output_kind="logits2", person_channel=1)
 
 
-def test_rgb_frames_give_the_same_mask_as_bgr(tiny_path):
+def test_rgb_frames_give_the_same_mask_as_bgr(tiny):
     frame = person_frame()
-    with fastseg.Segmenter(path=tiny_path) as bgr, fastseg.Segmenter(path=tiny_path, color="rgb") as rgb:
+    with fastseg.Segmenter(path=tiny) as bgr, fastseg.Segmenter(path=tiny, color="rgb") as rgb:
         np.testing.assert_array_equal(bgr.mask(frame), rgb.mask(np.ascontiguousarray(frame[..., ::-1])))
 
 
-def test_threshold_feather_and_refine_change_the_mask_as_documented(tiny_path):
+def test_threshold_feather_and_refine_change_the_mask_as_documented(tiny):
     frame = person_frame()
     prob = model_prob(frame)
-    with fastseg.Segmenter(path=tiny_path, threshold=0.5) as hard:
+    with fastseg.Segmenter(path=tiny, threshold=0.5) as hard:
         # Thresholded at model resolution, then upsampled: only the edge is soft.
         np.testing.assert_allclose(hard.mask(frame), upsample(prob >= 0.5), atol=1.5 / 255)
-    with fastseg.Segmenter(path=tiny_path, threshold=(0.3, 0.7)) as smooth:
+    with fastseg.Segmenter(path=tiny, threshold=(0.3, 0.7)) as smooth:
         t = np.clip((prob - 0.3) / 0.4, 0, 1)
         np.testing.assert_allclose(smooth.mask(frame), upsample(t * t * (3 - 2 * t)), atol=1.5 / 255)
-    with fastseg.Segmenter(path=tiny_path, feather=1) as feathered:
+    with fastseg.Segmenter(path=tiny, feather=1) as feathered:
         box = cv2.blur(cv2.blur(prob, (3, 3), borderType=cv2.BORDER_REPLICATE), (3, 3), borderType=cv2.BORDER_REPLICATE)
         np.testing.assert_allclose(feathered.mask(frame), upsample(box), atol=2 / 255)
-    with fastseg.Segmenter(path=tiny_path, refine=True) as refined, fastseg.Segmenter(path=tiny_path) as plain:
+    with fastseg.Segmenter(path=tiny, refine=True) as refined, fastseg.Segmenter(path=tiny) as plain:
         guided, soft = refined.mask(frame), plain.mask(frame)
     assert guided.shape == FRAME and np.mean((guided > 0.5) == (soft > 0.5)) > 0.97
 
 
-def test_temporal_smoothing_and_reset(tiny_path):
+def test_temporal_smoothing_and_reset(tiny):
     bright, dark = person_frame(), np.zeros(FRAME + (3,), np.uint8)
-    with fastseg.Segmenter(path=tiny_path, temporal=0.5) as seg:
+    with fastseg.Segmenter(path=tiny, temporal=0.5) as seg:
         first = seg.mask(bright)
         after_dark = seg.mask(dark)
         person = first > 0.9
@@ -155,8 +149,8 @@ def test_dynamic_size_keeps_the_aspect_on_a_multiple(tmp_path):
         assert seg._buffers.input.shape == (1, 3, 48, 64)
 
 
-def test_frame_size_changes_reallocate(tiny_path):
-    with fastseg.Segmenter(path=tiny_path) as seg:
+def test_frame_size_changes_reallocate(tiny):
+    with fastseg.Segmenter(path=tiny) as seg:
         # (10, 10) and (1, 200) are smaller than the model's 24 x 32 mask along some axis
         for height, width in [(96, 128), (50, 70), (96, 128), (720, 1280), (10, 10), (1, 200)]:
             frame = person_frame(height, width)
@@ -168,9 +162,9 @@ def test_frame_size_changes_reallocate(tiny_path):
 
 
 @pytest.fixture
-def seg_and_alpha(tiny_path):
+def seg_and_alpha(tiny):
     frame = person_frame()
-    with fastseg.Segmenter(path=tiny_path) as seg:
+    with fastseg.Segmenter(path=tiny) as seg:
         yield seg, frame, seg.process(frame, effect="mask")
 
 
@@ -274,12 +268,12 @@ def test_1000_frames_allocate_nothing_per_frame(tmp_path, recurrent):
     assert growth < 1000, f"traced memory grew by {growth} bytes over 1000 frames"
 
 
-def test_profile_records_every_stage(tiny_path):
-    with fastseg.Segmenter(path=tiny_path, profile=True) as seg:
+def test_profile_records_every_stage(tiny):
+    with fastseg.Segmenter(path=tiny, profile=True) as seg:
         seg.process(person_frame())
         times = seg.timings
     assert all(t > 0 for t in (times.preprocess, times.inference, times.postprocess, times.composite))
-    with fastseg.Segmenter(path=tiny_path) as seg:
+    with fastseg.Segmenter(path=tiny) as seg:
         assert seg.timings is None
 
 
@@ -326,8 +320,8 @@ def test_models_list_names_the_registry():
         (np.zeros((96, 256, 3), np.uint8)[:, ::2], ValueError, "C-contiguous"),
     ],
 )
-def test_bad_frames_raise_clear_errors(tiny_path, frame, error, message):
-    with fastseg.Segmenter(path=tiny_path) as seg:
+def test_bad_frames_raise_clear_errors(tiny, frame, error, message):
+    with fastseg.Segmenter(path=tiny) as seg:
         with pytest.raises(error, match=message):
             seg.process(frame)
         with pytest.raises(error, match=message):
@@ -341,8 +335,8 @@ def test_bad_frames_raise_clear_errors(tiny_path, frame, error, message):
         (np.zeros((FRAME[0], 2 * FRAME[1], 3), np.uint8)[:, ::2], ValueError, "frame must be C-contiguous"),
     ],
 )
-def test_bad_frames_of_the_current_size_are_caught_by_the_kernels(tiny_path, frame, error, message):
-    with fastseg.Segmenter(path=tiny_path) as seg:
+def test_bad_frames_of_the_current_size_are_caught_by_the_kernels(tiny, frame, error, message):
+    with fastseg.Segmenter(path=tiny) as seg:
         seg.process(person_frame())  # the same shape next: the Python checks are skipped
         with pytest.raises(error, match=message):
             seg.process(frame)
@@ -383,9 +377,9 @@ def test_bad_effects_and_outputs(seg_and_alpha):
         (dict(threads=0), "threads must be"),
     ],
 )
-def test_bad_options_raise_value_errors(tiny_path, kwargs, message):
+def test_bad_options_raise_value_errors(tiny, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        fastseg.Segmenter(path=tiny_path, **kwargs)
+        fastseg.Segmenter(path=tiny, **kwargs)
 
 
 def test_no_model_says_how_to_pass_one():
@@ -458,18 +452,18 @@ def test_bad_spec_metadata_is_a_value_error(tmp_path):
         fastseg.Segmenter(path=path)
 
 
-def test_closed_segmenter_refuses_frames(tiny_path):
-    seg = fastseg.Segmenter(path=tiny_path)
+def test_closed_segmenter_refuses_frames(tiny):
+    seg = fastseg.Segmenter(path=tiny)
     seg.close()
     with pytest.raises(RuntimeError, match="closed"):
         seg.mask(person_frame())
 
 
-def test_configure_changes_options_without_reloading(tiny_path):
+def test_configure_changes_options_without_reloading(tiny):
     """configure() gives the masks a Segmenter made with those options gives, same session."""
     frame = person_frame()
     options = dict(threshold=(0.3, 0.6), feather=2, refine=True)
-    with fastseg.Segmenter(path=tiny_path) as seg, fastseg.Segmenter(path=tiny_path, **options) as made:
+    with fastseg.Segmenter(path=tiny) as seg, fastseg.Segmenter(path=tiny, **options) as made:
         session = seg._session
         plain = seg.mask(frame)
         seg.configure(**options)
@@ -481,7 +475,7 @@ def test_configure_changes_options_without_reloading(tiny_path):
 
 
 @pytest.mark.parametrize(("option", "value"), [("temporal", 1.0), ("refine", "bilateral"), ("threshold", (0.8, 0.2)), ("feather", -1)])
-def test_configure_checks_like_the_constructor(tiny_path, option, value):
-    with fastseg.Segmenter(path=tiny_path) as seg:
+def test_configure_checks_like_the_constructor(tiny, option, value):
+    with fastseg.Segmenter(path=tiny) as seg:
         with pytest.raises(ValueError, match=option):
             seg.configure(**{option: value})
