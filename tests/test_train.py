@@ -92,6 +92,21 @@ def test_channels_must_be_multiples_of_eight():
 # --- training ---------------------------------------------------------------------------------------
 
 
+def test_warm_start_turns_a_model_into_a_prev_mask_model_that_starts_unchanged(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    still = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
+    torch.save({"model": still.state_dict()}, tmp_path / "still.pt")
+    temporal = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "prev_mask": True})).eval()
+    warm_start(temporal, tmp_path / "still.pt")
+    image, prior = torch.randn(2, 3, 64, 64), torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        # The prior's weights start at zero: any prior gives the still model's output.
+        assert torch.equal(temporal(torch.cat([image, prior], 1)), still(image))
+    assert temporal.stem[0].weight[:, 3].abs().sum() == 0
+
+
 def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):
     from fastseg.train.loop import Trainer
 

@@ -84,8 +84,10 @@ def random_crop(item: Item, rng: np.random.Generator, aspect: float) -> tuple[in
 class SegmentationSet(torch.utils.data.Dataset):
     """Samples for one split: dicts of float32 tensors image (C,H,W), target, valid, soft, soft_valid (1,H,W)."""
 
-    def __init__(self, items: list[Item], size: tuple[int, int], train: bool, prev_mask: bool = False, seed: int = 0) -> None:
+    def __init__(self, items: list[Item], size: tuple[int, int], train: bool, prev_mask: bool = False, seed: int = 0,
+                 prior_empty: float = 0.1) -> None:
         self.items, self.size, self.train, self.prev_mask, self.seed = items, tuple(size), train, prev_mask, seed
+        self.prior_empty = prior_empty
         self.epoch = 0
         self.transform = train_transform(self.size) if train else None
 
@@ -127,7 +129,7 @@ class SegmentationSet(torch.utils.data.Dataset):
     def tensors(self, image, mask, ignore, soft, rng) -> dict:
         channels = [normalise(image)]
         if self.prev_mask:
-            prior = synthesize_prior(mask, rng) if self.train else np.zeros_like(mask)
+            prior = synthesize_prior(mask, rng, self.prior_empty) if self.train else np.zeros_like(mask)
             channels.append(prior[None].astype(np.float32) / 255.0)
         target = mask[None].astype(np.float32) / 255.0
         valid = np.ones_like(target) if ignore is None else (~ignore)[None].astype(np.float32)

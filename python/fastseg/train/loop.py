@@ -52,6 +52,8 @@ class TrainConfig:
     threads: int = 2
     seed: int = 0
     consistency_share: float = 0.25  # share of each batch that also runs as a texture-augmented copy
+    init: Optional[str] = None  # a checkpoint whose weights start the run (see `warm_start`)
+    prior_empty: float = 0.1  # previous-mask models: share of samples whose prior is empty (a first frame)
 
     @classmethod
     def load(cls, path: Path, **overrides) -> "TrainConfig":
@@ -111,6 +113,20 @@ def make_model(config: TrainConfig) -> FastSegNet:
     return FastSegNet(ModelConfig.from_dict(config.model)).to(memory_format=torch.channels_last)
 
 
+def warm_start(model: FastSegNet, checkpoint: Path) -> None:
+    """Load a checkpoint's weights into `model`. A stem that takes more input channels than the
+    checkpoint's gets zeros for the extra ones: a 3-channel model becomes a previous-mask model
+    that starts out exactly as it was, ignoring the prior until training teaches it to use it."""
+    weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
+    own = model.state_dict()
+    for name, value in weights.items():
+        if name in own and value.ndim == 4 and own[name].shape[1] > value.shape[1] and own[name].shape[0] == value.shape[0]:
+            widened = torch.zeros_like(own[name])
+            widened[:, :value.shape[1]] = value
+            weights[name] = widened
+    model.load_state_dict(weights)
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
     # No weight decay on biases and BatchNorm scales: shrinking them only hurts.
     decay = [p for p in model.parameters() if p.ndim > 1]
@@ -149,10 +165,13 @@ class Trainer:
         torch.set_num_threads(config.threads)
         prepare_teachers(config, progress)
         self.model = make_model(config)
+        if config.init:
+            warm_start(self.model, Path(config.init))
         self.optimizer = make_optimizer(self.model, config)
         self.weights = LossWeights(**config.loss)
         prev_mask = self.model.config.prev_mask
-        self.train_set = SegmentationSet(load_train_items(config), config.size, True, prev_mask, config.seed)
+        self.train_set = SegmentationSet(load_train_items(config), config.size, True, prev_mask, config.seed,
+                                         prior_empty=config.prior_empty)
         self.val_set = SegmentationSet(load_items(Path(config.val), "val", config.max_side), config.size, False, prev_mask)
         self.sampler = EpochSampler(len(self.train_set), config.seed)
         self.steps_per_epoch = len(self.train_set) // config.batch_size
