@@ -242,9 +242,12 @@ def test_bench_prints_stage_times_at_the_three_sizes_and_the_pipeline_comparison
     assert code == 0
     header, *rows = out.strip().splitlines()
     assert header.split() == ["model", "size", "preprocess", "inference", "postprocess", "composite", "total", "fps"]
-    assert [r.split()[1] for r in rows[:3]] == ["640x480", "1280x720", "1920x1080"]
-    assert all(r.startswith("tiny") and float(r.split()[-1]) > 0 for r in rows[:3])
-    assert "one frame at a time" in rows[3] and "two-stage pipeline" in rows[3] and f"{FRAMES} frames" in rows[3]
+    # The default model first, then each --model, at the three sizes; then their pipeline lines.
+    assert [r.split()[:2] for r in rows[:6]] == [
+        [name, size] for name in (f"{models.DEFAULT_MODEL}(default)", "tiny") for size in ("640x480", "1280x720", "1920x1080")
+    ]
+    assert all(float(r.split()[-1]) > 0 for r in rows[:6])
+    assert all("one frame at a time" in r and "two-stage pipeline" in r and f"{FRAMES} frames" in r for r in rows[6:8])
 
 
 def test_models_lists_every_registered_spec(capsys):
@@ -279,3 +282,27 @@ def test_video_on_a_real_clip_with_a_real_model(capsys, tmp_path):
     # Green where the model sees background, the signer left as filmed (up to the codec).
     assert np.abs(frames[40][background].astype(int) - GREEN_BGR).mean() < 15
     assert change[person].mean() < 10 < change[background].mean()
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "asl_book.mp4"
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="the repository's samples/ folder is absent (installed wheel)")
+def test_the_quickstart_command_blurs_the_sample_with_the_built_in_model(capsys, tmp_path):
+    out = tmp_path / "out.mp4"
+    code, stdout, _ = run_cli(capsys, "video", SAMPLE, "-o", out, "--effect", "blur")
+    source, fps = read_clip(SAMPLE)
+    frames, out_fps = read_clip(out)
+    assert code == 0 and f"{len(source)} frames" in stdout and "frames/s" in stdout
+    assert len(frames) == len(source) and frames[0].shape == source[0].shape and out_fps == pytest.approx(fps, rel=1e-3)
+    with fastseg.Segmenter() as segmenter:
+        alpha = segmenter.process(source[50], "mask")
+    background, person = alpha < 20, alpha > 235
+    assert background.mean() > 0.2 and person.mean() > 0.05
+    change = np.abs(frames[50].astype(int) - source[50]).mean(axis=2)
+    detail = lambda frame: np.abs(cv2.Laplacian(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.CV_32F))  # noqa: E731
+    before, after = detail(source[50]), detail(frames[50])
+    # Blurred where the built-in model sees background, the signer kept (up to the codec).
+    assert change[background].mean() > 3 * change[person].mean()
+    assert after[background].mean() < 0.75 * before[background].mean()
+    assert after[person].mean() > 0.9 * before[person].mean()

@@ -197,3 +197,23 @@ def test_rvm_without_its_recurrent_spec_is_refused():
     spec = fastseg.models.REGISTRY["modnet"]
     with pytest.raises(ValueError, match=r"expected input 'input', not found.*feeds no value to input\(s\)"):
         fastseg.Segmenter(spec, path=MODELS / "rvm_mobilenetv3.onnx")
+
+
+def test_the_default_model_segments_labelled_people():
+    """fastseg's shipped default against human labels (not against another model): pooled IoU
+    over every 20th human_seg photo. The model card's figures are on the held-out val split;
+    this floor only catches a broken or mis-fed model (a blank or inverted mask scores < 0.3)."""
+    labels = DATA / "human_seg" / "Ground_Truth"
+    pairs = [(DATA / "human_seg" / "Training_Images" / f"{p.stem}.jpg", p) for p in sorted(labels.glob("*.png"))[::20]]
+    intersection = union = 0
+    with fastseg.Segmenter() as seg:
+        for image_path, label_path in pairs:
+            seg.reset()
+            image, label = cv2.imread(str(image_path)), cv2.imread(str(label_path), cv2.IMREAD_GRAYSCALE)
+            # Some labels were drawn on a scaled copy of their photo.
+            truth = cv2.resize(label, image.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 127
+            ours = seg.mask(image) > 0.5
+            intersection += np.logical_and(ours, truth).sum()
+            union += np.logical_or(ours, truth).sum()
+    print(f"{fastseg.models.DEFAULT_MODEL}: IoU {intersection / union:.4f} over {len(pairs)} human_seg photos")
+    assert len(pairs) >= 10 and intersection / union >= 0.7

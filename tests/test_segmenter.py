@@ -382,7 +382,16 @@ def test_bad_options_raise_value_errors(tiny, kwargs, message):
         fastseg.Segmenter(path=tiny, **kwargs)
 
 
-def test_no_model_says_how_to_pass_one():
+def test_the_shipped_default_model_runs_without_arguments():
+    frame = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    with fastseg.Segmenter() as seg:
+        assert seg.spec.name == fastseg.models.DEFAULT_MODEL
+        mask = seg.mask(frame)
+    assert mask.shape == frame.shape[:2] and mask.dtype == np.float32 and 0 <= mask.min() <= mask.max() <= 1
+
+
+def test_no_model_says_how_to_pass_one(monkeypatch):
+    monkeypatch.setattr(fastseg.models, "DEFAULT_MODEL", "not_shipped")
     with pytest.raises(ValueError, match=r"Segmenter\('mediapipe_selfie_landscape', path="):
         fastseg.Segmenter()
 

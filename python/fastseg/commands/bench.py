@@ -74,7 +74,7 @@ def bench_models(given: Optional[List[str]]) -> List[Optional[str]]:
 
 
 def model_label(model: Optional[str]) -> str:
-    return f"{models.DEFAULT_MODEL} (default)" if model is None else Path(model).stem
+    return f"{models.DEFAULT_MODEL}(default)" if model is None else Path(model).stem
 
 
 def time_stages(segmenter, width: int, height: int, frames: int) -> Tuple[Dict[str, float], float]:

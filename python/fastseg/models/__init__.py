@@ -22,8 +22,8 @@ OUTPUT_KINDS = ("prob", "logits", "logits2", "softmax2")
 # Extra scalar inputs whose value fastseg computes per input size (the rest are constants).
 COMPUTED_INPUTS = ("downsample_ratio",)
 PACKAGE_DIR = Path(__file__).resolve().parent
-# What Segmenter() with no model runs: fastseg's own model, installed here, once it ships.
-DEFAULT_MODEL: Optional[str] = None
+# What Segmenter() with no model runs: fastseg's own model, installed next to this module.
+DEFAULT_MODEL: Optional[str] = "fastseg_landscape"
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,17 @@ def downsample_ratio(height: int, width: int) -> float:
 
 def packaged() -> Dict[str, Path]:
     """fastseg's own models installed next to this module, by name."""
-    return {p.stem: p for p in sorted(PACKAGE_DIR.glob("*.onnx"))}
+    return {p.stem: p for folder in _model_folders() for p in sorted(folder.glob("*.onnx"))}
+
+
+def _model_folders() -> builtins.list:
+    folders = [PACKAGE_DIR]
+    # An editable install (pip install -e .) imports this module from the source tree, where
+    # the models are in the repository's models/ folder, not next to this file.
+    checkout = PACKAGE_DIR.parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "models").is_dir():
+        folders.append(checkout / "models")
+    return folders
 
 
 def list() -> Dict[str, str]:  # noqa: A001 - the public name is fastseg.models.list()
