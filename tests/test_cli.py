@@ -192,6 +192,34 @@ def test_the_pipeline_writes_the_same_frames_as_the_plain_loop(capsys, tmp_path,
         np.testing.assert_array_equal(a[i], b[i])
 
 
+def test_the_pipeline_decodes_ahead_at_lower_priority_and_leaves_no_thread_behind():
+    import contextlib
+    import os
+    import sys
+    import threading
+
+    from fastseg.commands.pipeline import DECODE_NICE, segmented
+
+    class Masker:
+        def process(self, frame, effect):
+            return frame[..., 0].copy()
+
+    decoders = []
+
+    def frames():
+        for i in range(20):
+            decoders.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+            yield np.full((8, 8, 3), i, np.uint8)
+
+    with contextlib.closing(segmented(frames(), Masker(), pipelined=True)) as pairs:
+        got = [int(alpha[0, 0]) for _, (_, alpha) in zip(range(5), pairs)]  # stop early, as on an error
+    assert got == [0, 1, 2, 3, 4]
+    assert {name for name, _ in decoders} == {"fastseg-decode"}
+    if sys.platform.startswith("linux"):
+        assert {nice for _, nice in decoders} == {min(19, os.getpriority(os.PRIO_PROCESS, 0) + DECODE_NICE)}
+    assert not [t for t in threading.enumerate() if t.name.startswith("fastseg-")]
+
+
 def test_video_background_may_be_a_looped_video(capsys, tmp_path, tiny, clip):
     colours = [(0, 0, 255), (0, 255, 0), (255, 0, 0), (255, 255, 0), (0, 255, 255)]  # BGR
     backdrop = write_clip(tmp_path / "backdrop.avi", [np.full((48, 64, 3), c, np.uint8) for c in colours])

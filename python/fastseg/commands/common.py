@@ -185,10 +185,11 @@ def quiet_opencv() -> Iterator[None]:
         cv2.utils.logging.setLogLevel(level)
 
 
-def open_video(path: Path) -> cv2.VideoCapture:
+def open_video(path: Path, decode_threads: int = 0) -> cv2.VideoCapture:
+    """A capture of the file; `decode_threads` 0 lets the decoder pick (FFmpeg: one per core)."""
     existing_file(path)
     with quiet_opencv():
-        capture = cv2.VideoCapture(str(path))
+        capture = cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, decode_threads])
     if not capture.isOpened():
         raise CliError(f"cannot read {path}: not a video OpenCV can decode, or the file is corrupt")
     return capture

@@ -100,7 +100,8 @@ def convert_video(source: Path, target: Path, segmenter, look: Look, *, pipeline
     """Every frame of `source` through the segmenter and the look into `target`. The writer is
     always released, so whatever was written is a playable file even when a frame fails."""
     fourcc = check_target(source, target)
-    capture = open_video(source)
+    # Pipelined, the decoder has a thread of its own: its internal threads would only compete.
+    capture = open_video(source, decode_threads=1 if pipelined else 0)
     info = VideoInfo.of(capture)
     composite = FrameCompositor()
     writer: Optional[cv2.VideoWriter] = None
