@@ -63,8 +63,9 @@ def tiny_config(dataset: Path, out: Path, **overrides):
 
 @pytest.mark.parametrize("size", [(144, 256), (192, 192)])
 @pytest.mark.parametrize("prev_mask", [False, True])
-def test_model_output_matches_input_size(size, prev_mask):
-    model = FastSegNet(ModelConfig(prev_mask=prev_mask)).eval()
+@pytest.mark.parametrize("head", ["transposed", "bilinear"])
+def test_model_output_matches_input_size(size, prev_mask, head):
+    model = FastSegNet(ModelConfig(prev_mask=prev_mask, head=head)).eval()
     x = torch.zeros(2, 4 if prev_mask else 3, *size)
     assert model(x).shape == (2, 1, *size)
 
@@ -82,6 +83,22 @@ def test_every_config_in_the_repo_builds_its_model(config):
     model = FastSegNet(ModelConfig.from_dict(train.model)).eval()
     assert model(torch.zeros(1, model.config.in_channels, *train.size)).shape == (1, 1, *train.size)
     assert parameter_count(model) < 250_000
+
+
+def test_the_bilinear_head_has_no_checkerboard():
+    """A feature map constant over the image gives a constant mask (away from the border) with
+    the bilinear head; the transposed head's four kernel positions repeat in 2x2 blocks."""
+    torch.manual_seed(0)
+    for head, periodic in (("transposed", True), ("bilinear", False)):
+        model = FastSegNet(ModelConfig(head=head)).eval()
+        with torch.no_grad():
+            logits = model.head(torch.ones(1, model.ups[-1].refine[-1][0].out_channels, 8, 8))[0, 0, 2:-2, 2:-2]
+        assert (logits.std() > 1e-3) == periodic, head
+
+
+def test_an_unknown_head_is_refused():
+    with pytest.raises(ValueError, match="head must be"):
+        FastSegNet(ModelConfig(head="pixelshuffle"))
 
 
 def test_channels_must_be_multiples_of_eight():
@@ -105,6 +122,21 @@ def test_warm_start_turns_a_model_into_a_prev_mask_model_that_starts_unchanged(t
         # The prior's weights start at zero: any prior gives the still model's output.
         assert torch.equal(temporal(torch.cat([image, prior], 1)), still(image))
     assert temporal.stem[0].weight[:, 3].abs().sum() == 0
+
+
+def test_warm_start_turns_a_transposed_head_into_the_bilinear_head_of_its_mean(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    transposed = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
+    torch.save({"model": transposed.state_dict()}, tmp_path / "t.pt")
+    bilinear = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "head": "bilinear"})).eval()
+    warm_start(bilinear, tmp_path / "t.pt")
+    features = torch.randn(1, TINY_MODEL["decoder"][-1], 16, 16)
+    with torch.no_grad():
+        # Each 2x2 block of the transposed head's logits averages to the 1x1 convolution's logit.
+        block_means = torch.nn.functional.avg_pool2d(transposed.head(features), 2)
+        assert torch.allclose(bilinear.head[0](features), block_means, atol=1e-5)
 
 
 def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):

@@ -114,13 +114,20 @@ def make_model(config: TrainConfig) -> FastSegNet:
 
 
 def warm_start(model: FastSegNet, checkpoint: Path) -> None:
-    """Load a checkpoint's weights into `model`. A stem that takes more input channels than the
-    checkpoint's gets zeros for the extra ones: a 3-channel model becomes a previous-mask model
-    that starts out exactly as it was, ignoring the prior until training teaches it to use it."""
+    """Load a checkpoint's weights into `model`, adapting two changes of design so a run can
+    start from a trained model instead of from scratch:
+    - a stem that takes more input channels gets zeros for the extra ones: a 3-channel model
+      becomes a previous-mask model that starts out exactly as it was, ignoring the prior;
+    - a transposed-convolution head becomes the bilinear head's 1x1 convolution giving the
+      mean of the four logits it made (the same mask, without the 2x2 checkerboard)."""
     weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
     own = model.state_dict()
-    for name, value in weights.items():
-        if name in own and value.ndim == 4 and own[name].shape[1] > value.shape[1] and own[name].shape[0] == value.shape[0]:
+    for name, value in list(weights.items()):
+        if name.startswith("head.") and name not in own:  # transposed (head.weight) -> bilinear (head.0.weight)
+            target = name.replace("head.", "head.0.", 1)
+            weights[target] = value.mean((2, 3)).T.reshape(own[target].shape) if value.ndim == 4 else value
+            del weights[name]
+        elif name in own and value.ndim == 4 and own[name].shape[1] > value.shape[1] and own[name].shape[0] == value.shape[0]:
             widened = torch.zeros_like(own[name])
             widened[:, :value.shape[1]] = value
             weights[name] = widened

@@ -35,6 +35,11 @@ class ModelConfig:
     stages: Tuple[Tuple[int, int, int], ...] = ((16, 1, 2), (32, 2, 3), (64, 3, 4))
     decoder: Tuple[int, ...] = (24, 16, 16)  # channels after upsampling to strides 8, 4, 2
     prev_mask: bool = False
+    # The last 2x step: "transposed" (a 2x2 stride-2 transposed convolution) or "bilinear" (1x1
+    # convolution to logits at stride 2, then exact 2x bilinear). Nothing smooths after the
+    # last step, so the transposed head's four kernel positions show as a 2x2 checkerboard in
+    # the mask; bilinear at exactly 2x with half-pixel centres is smooth and does not shift.
+    head: str = "transposed"
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
@@ -130,7 +135,7 @@ class FastSegNet(nn.Module):
             ups.append(UpBlock(cin, cskip, cout))
             cin = cout
         self.ups = nn.ModuleList(ups)
-        self.head = nn.ConvTranspose2d(cin, 1, 2, stride=2)  # stride 2 -> full resolution logits
+        self.head = make_head(config.head, cin)  # stride 2 -> full resolution logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = [self.stem(x)]
@@ -140,6 +145,14 @@ class FastSegNet(nn.Module):
         for up, skip in zip(self.ups, reversed(features[:-1])):
             y = up(y, skip)
         return self.head(y)
+
+
+def make_head(kind: str, cin: int) -> nn.Module:
+    if kind == "transposed":
+        return nn.ConvTranspose2d(cin, 1, 2, stride=2)
+    if kind == "bilinear":
+        return nn.Sequential(nn.Conv2d(cin, 1, 1), nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+    raise ValueError(f"head must be 'transposed' or 'bilinear', got {kind!r}")
 
 
 def check_channels(config: ModelConfig) -> None:
