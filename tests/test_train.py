@@ -206,6 +206,15 @@ def test_int8_export_loads_with_its_own_name(exported):
     assert seg.mask(np.zeros((48, 80, 3), np.uint8)).shape == (48, 80)
 
 
+def test_int8_calibration_of_a_prev_mask_model_sees_real_priors(tiny_dataset):
+    from fastseg.train.export import calibration_tensors, spec_for
+
+    spec = spec_for("t", ModelConfig.from_dict({**TINY_MODEL, "prev_mask": True}), (64, 64))
+    priors = np.stack([t[0, 3] for t in calibration_tensors(spec, tiny_dataset, 6)])
+    # Zeros alone would calibrate the prior's range to [0, 0] and INT8 would clip every prior.
+    assert priors.min() >= 0 and priors.max() > 0.9 and 0.05 < priors.mean() < 0.95
+
+
 def write_tiny_video(path: Path, frames: int = 6) -> Path:
     import cv2
 

@@ -13,12 +13,14 @@ import warnings
 from pathlib import Path
 from typing import Iterator, Optional
 
+import cv2
 import numpy as np
 import onnx
 import torch
 
 from .. import _core
 from ..data import layout
+from ..data.augment import synthesize_prior
 from ..models import SPEC_METADATA_KEY, ModelSpec
 from .dataset import MEAN, STD
 from .model import FastSegNet, ModelConfig
@@ -65,16 +67,24 @@ def calibration_tensors(spec: ModelSpec, dataset: Path, count: int, seed: int = 
     """Input tensors of `count` train images (a fixed random pick), made by Segmenter's preprocess."""
     records = [r for r in layout.read_manifest(dataset) if r["split"] == "train"]
     picks = np.random.default_rng(seed).choice(len(records), size=min(count, len(records)), replace=False)
+    rng = np.random.default_rng(seed)
     tensors = []
     for i in sorted(picks):
-        image, _, _ = layout.load_item(dataset, records[i])
+        image, mask, _ = layout.load_item(dataset, records[i])
         tensor = np.empty(spec.input_shape(*spec.size), np.float32)
-        prev = np.zeros(spec.size, np.float32) if spec.prev_mask else None
+        prev = calibration_prior(mask, spec.size, rng) if spec.prev_mask else None
         # Images are BGR, the model RGB: swap, as Segmenter(color="bgr") does.
         _core.preprocess(np.ascontiguousarray(image), tensor, mean=spec.mean, std=spec.std, swap_rb=True,
                          layout=spec.layout, prev_mask=prev)
         tensors.append(tensor)
     return tensors
+
+
+def calibration_prior(mask: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A previous-frame mask as training makes them: calibrated on zeros alone, INT8 would
+    clip every real prior to 0."""
+    small = cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return synthesize_prior(small, rng).astype(np.float32) / 255.0
 
 
 def quantize_int8(float_model: Path, out: Path, spec: ModelSpec, dataset: Path, count: int = 200) -> Path:
