@@ -215,6 +215,21 @@ def test_int8_calibration_of_a_prev_mask_model_sees_real_priors(tiny_dataset):
     assert priors.min() >= 0 and priors.max() > 0.9 and 0.05 < priors.mean() < 0.95
 
 
+def test_int8_keeps_only_a_prev_mask_models_stem_in_float(tmp_path):
+    import onnx
+
+    from fastseg.train.export import export_onnx, float_nodes, spec_for
+
+    kept = {}
+    for prev_mask in (False, True):
+        config = ModelConfig.from_dict({**TINY_MODEL, "prev_mask": prev_mask})
+        spec = spec_for("t", config, (64, 64))
+        path = export_onnx(FastSegNet(config).eval(), spec, tmp_path / f"t{prev_mask}.onnx")
+        kept[prev_mask] = float_nodes(path, spec)
+        first_conv = next(n for n in onnx.load(str(path)).graph.node if n.op_type == "Conv")
+    assert kept == {False: [], True: [first_conv.name]} and spec.input in first_conv.input
+
+
 def write_tiny_video(path: Path, frames: int = 6) -> Path:
     import cv2
 
