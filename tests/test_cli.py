@@ -3,7 +3,11 @@ here; the same on ../shared data when it is there (marker `shared`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
+import threading
 from pathlib import Path
 
 import cv2
@@ -193,11 +197,6 @@ def test_the_pipeline_writes_the_same_frames_as_the_plain_loop(capsys, tmp_path,
 
 
 def test_the_pipeline_decodes_ahead_at_lower_priority_and_leaves_no_thread_behind():
-    import contextlib
-    import os
-    import sys
-    import threading
-
     from fastseg.commands.pipeline import DECODE_NICE, segmented
 
     class Masker:
