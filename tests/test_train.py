@@ -139,6 +139,45 @@ def test_warm_start_turns_a_transposed_head_into_the_bilinear_head_of_its_mean(t
         assert torch.allclose(bilinear.head[0](features), block_means, atol=1e-5)
 
 
+def test_several_teachers_give_the_mean_of_their_cached_masks(tiny_dataset, tmp_path):
+    from fastseg.train.dataset import load_items
+    from fastseg.train.teacher import soft_target_path
+
+    first = load_items(tiny_dataset, "train", 64)[0]
+    for cache, value in (("a", 40), ("b", 201)):
+        layout.write_atomic(soft_target_path(tmp_path / cache, first.id), layout.encode_png(np.full((64, 64), value, np.uint8)))
+    both = load_items(tiny_dataset, "train", 64, [tmp_path / "a", tmp_path / "b"])
+    one = load_items(tiny_dataset, "train", 64, [tmp_path / "b", tmp_path / "missing"])
+    assert np.all(both[0].soft == 120) and np.all(one[0].soft == 201)  # round((40 + 201) / 2); the one cache that has it
+    assert both[1].soft is None  # no teacher cached this item
+
+
+def test_a_dataset_needs_one_teacher_cache_per_teacher(tiny_dataset, tmp_path):
+    from fastseg.train.loop import prepare_teachers
+
+    teachers = [{"name": "a", "path": "a.onnx"}, {"name": "b", "path": "b.onnx"}]
+    config = tiny_config(tiny_dataset, tmp_path / "run", teacher=teachers,
+                         datasets=[{"root": str(tiny_dataset), "teacher_cache": str(tmp_path / "only_one")}])
+    with pytest.raises(ValueError, match="1 teacher caches for 2 teachers"):
+        prepare_teachers(config, progress=False)
+
+
+def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_prediction():
+    from fastseg.train.loop import with_own_prior
+
+    torch.manual_seed(0)
+    model = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "prev_mask": True})).train()
+    images = torch.cat([torch.randn(4, 3, 64, 64), torch.rand(4, 1, 64, 64)], 1)
+    before = images.clone()
+    mixed = with_own_prior(model, images, 2)
+    assert model.training and torch.equal(images, before)
+    with torch.no_grad():
+        expected = torch.sigmoid(model.eval()(images[:2]))
+    torch.testing.assert_close(mixed[:2, 3:], expected)
+    assert torch.equal(mixed[:, :3], images[:, :3]) and torch.equal(mixed[2:], images[2:])
+    assert with_own_prior(model, images, 0) is images
+
+
 def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):
     from fastseg.train.loop import Trainer
 
@@ -148,6 +187,16 @@ def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):
     assert {"iou_tiny", "bf_tiny", "iou_mean"} <= set(rows[-1])
     assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 7
     assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "best.pt").is_file()
+
+
+def test_a_prev_mask_model_trains_on_its_own_priors(tiny_dataset, tmp_path):
+    from fastseg.train.loop import Trainer
+
+    model = {**TINY_MODEL, "prev_mask": True, "head": "bilinear"}
+    trainer = Trainer(tiny_config(tiny_dataset, tmp_path / "run", model=model, epochs=4, lr=0.02, self_prior=0.5),
+                      progress=False)
+    rows = trainer.run()
+    assert rows[-1]["loss"] < rows[0]["loss"]
 
 
 def test_resume_continues_identically(tiny_dataset, tmp_path):

@@ -46,23 +46,31 @@ def shrink(image: np.ndarray, max_side: int, interpolation: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=interpolation)
 
 
-def load_items(root: Path, split: str, max_side: int, teacher_cache: Optional[Path] = None,
+def load_items(root: Path, split: str, max_side: int, teacher_caches: Sequence[Path] = (),
                sources: Optional[Sequence[str]] = None) -> list[Item]:
-    """Every `split` item of a built dataset, shrunk to max_side, with its cached soft target."""
+    """Every `split` item of a built dataset, shrunk to max_side, with its soft target: the mean
+    of the teachers' cached masks (those that have the item)."""
     items = []
     for record in layout.read_manifest(root):
         if record["split"] != split or (sources and record["source"] not in sources):
             continue
         image, mask, ignore = layout.load_item(root, record)
-        soft = None
-        if teacher_cache is not None and soft_target_path(teacher_cache, record["id"]).is_file():
-            soft = cv2.imread(str(soft_target_path(teacher_cache, record["id"])), cv2.IMREAD_GRAYSCALE)
+        soft = mean_soft_target(teacher_caches, record["id"])
         items.append(Item(
             record["id"], record["source"], shrink(image, max_side, cv2.INTER_AREA), shrink(mask, max_side, cv2.INTER_LINEAR),
             None if ignore is None else shrink(ignore.astype(np.uint8), max_side, cv2.INTER_NEAREST) > 0,
             None if soft is None else shrink(soft, max_side, cv2.INTER_LINEAR),
         ))
     return items
+
+
+def mean_soft_target(caches: Sequence[Path], item_id: str) -> Optional[np.ndarray]:
+    """uint8 mean of the cached teacher masks of one item, or None when no cache has it."""
+    paths = [soft_target_path(c, item_id) for c in caches if soft_target_path(c, item_id).is_file()]
+    if not paths:
+        return None
+    planes = [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
+    return np.round(np.mean(planes, axis=0)).astype(np.uint8) if len(planes) > 1 else planes[0]
 
 
 def normalise(image_bgr: np.ndarray) -> np.ndarray:

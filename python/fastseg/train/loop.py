@@ -35,13 +35,16 @@ LOG_TERMS = ("loss", "bce", "dice", "boundary", "consistency", "distill")
 class TrainConfig:
     name: str
     out: str
-    datasets: list  # [{"root": DIR, "teacher_cache": DIR or absent}, ...]
+    datasets: list  # [{"root": DIR, "teacher_cache": DIR, or one DIR per teacher, or absent}, ...]
     val: str  # the dataset whose val split is scored, per source
     size: tuple = (144, 256)
     model: dict = field(default_factory=dict)
     loss: dict = field(default_factory=dict)
-    teacher: Optional[dict] = None  # {"name": "modnet", "path": FILE}: soft targets cached before training
-    pseudo: Optional[dict] = None  # {"videos": [CLIP, ...], "out": DIR, "every": N}: teacher-labelled frames, made once
+    # {"name": "modnet", "path": FILE}, or a list of them: soft targets cached before training;
+    # with several, a dataset names one cache per teacher and learns from their mean
+    teacher: Optional[dict | list] = None
+    # {"videos": [CLIP, ...], "out": DIR, "every": N}: frames labelled once by the (first) teacher
+    pseudo: Optional[dict] = None
     epochs: int = 30
     batch_size: int = 32
     lr: float = 3e-3
@@ -54,6 +57,9 @@ class TrainConfig:
     consistency_share: float = 0.25  # share of each batch that also runs as a texture-augmented copy
     init: Optional[str] = None  # a checkpoint whose weights start the run (see `warm_start`)
     prior_empty: float = 0.1  # previous-mask models: share of samples whose prior is empty (a first frame)
+    # previous-mask models: share of each batch whose prior is the model's own prediction for
+    # the sample (as on video, where the prior is the last output, with the model's own errors)
+    self_prior: float = 0.0
 
     @classmethod
     def load(cls, path: Path, **overrides) -> "TrainConfig":
@@ -142,26 +148,55 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.A
     return torch.optim.AdamW(groups, lr=config.lr)
 
 
+def teacher_list(config: TrainConfig) -> list[dict]:
+    if not config.teacher:
+        return []
+    return list(config.teacher) if isinstance(config.teacher, (list, tuple)) else [config.teacher]
+
+
+def teacher_caches(spec: dict) -> list[Path]:
+    """A dataset entry's cache folders, one per teacher (in the config's teacher order)."""
+    caches = spec.get("teacher_cache") or []
+    return [Path(c) for c in ([caches] if isinstance(caches, str) else caches)]
+
+
 def prepare_teachers(config: TrainConfig, progress: bool) -> None:
     """Teacher soft targets and pseudo-labelled video frames, each made once and then reused."""
-    if not config.teacher:
+    found = teacher_list(config)
+    if not found:
         return
+    first = found[0]
     if config.pseudo and not (Path(config.pseudo["out"]) / "manifest.jsonl").is_file():
         teachers.pseudo_label_videos([Path(v) for v in config.pseudo["videos"]], Path(config.pseudo["out"]),
-                                     config.teacher["name"], Path(config.teacher["path"]), config.pseudo.get("every", 8),
-                                     progress=progress)
+                                     first["name"], Path(first["path"]), config.pseudo.get("every", 8), progress=progress)
     for spec in config.datasets:
-        if spec.get("teacher_cache"):
-            teachers.cache_soft_targets(Path(spec["root"]), Path(spec["teacher_cache"]), config.teacher["name"],
-                                        Path(config.teacher["path"]), progress=progress)
+        caches = teacher_caches(spec)
+        if caches and len(caches) != len(found):
+            raise ValueError(f"dataset {spec['root']}: {len(caches)} teacher caches for {len(found)} teachers")
+        for teacher, cache in zip(found, caches):
+            teachers.cache_soft_targets(Path(spec["root"]), cache, teacher["name"], Path(teacher["path"]), progress=progress)
 
 
 def load_train_items(config: TrainConfig) -> list:
     items = []
     for spec in config.datasets:
-        cache = Path(spec["teacher_cache"]) if spec.get("teacher_cache") else None
-        items += load_items(Path(spec["root"]), "train", config.max_side, cache)
+        items += load_items(Path(spec["root"]), "train", config.max_side, teacher_caches(spec))
     return items
+
+
+@torch.no_grad()
+def with_own_prior(model: torch.nn.Module, images: torch.Tensor, count: int) -> torch.Tensor:
+    """`images` with the prior channel of the first `count` replaced by the model's own
+    prediction for them (inference mode, as the previous frame's mask would be)."""
+    if count <= 0:
+        return images
+    was_training = model.training
+    model.eval()
+    prior = torch.sigmoid(model(images[:count].contiguous(memory_format=torch.channels_last)))
+    model.train(was_training)
+    images = images.clone()
+    images[:count, 3:4] = prior
+    return images
 
 
 class Trainer:
@@ -230,6 +265,8 @@ class Trainer:
                 group["lr"] = lr
             generator.manual_seed(self.config.seed * 1_000_003 + self.step)
             images = batch["image"]
+            if self.model.config.prev_mask:
+                images = with_own_prior(self.model, images, round(len(images) * self.config.self_prior))
             # The texture-augmented copy of the first few images rides in the same forward pass
             # (BatchNorm sees both); a quarter of the batch is enough for the consistency term.
             n_aug = max(1, round(len(images) * self.config.consistency_share))
