@@ -66,11 +66,11 @@ def load_items(root: Path, split: str, max_side: int, teacher_caches: Sequence[P
 
 def mean_soft_target(caches: Sequence[Path], item_id: str) -> Optional[np.ndarray]:
     """uint8 mean of the cached teacher masks of one item, or None when no cache has it."""
-    paths = [soft_target_path(c, item_id) for c in caches if soft_target_path(c, item_id).is_file()]
+    paths = [path for path in (soft_target_path(c, item_id) for c in caches) if path.is_file()]
     if not paths:
         return None
     planes = [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
-    return np.round(np.mean(planes, axis=0)).astype(np.uint8) if len(planes) > 1 else planes[0]
+    return np.round(np.mean(planes, axis=0)).astype(np.uint8)
 
 
 def normalise(image_bgr: np.ndarray) -> np.ndarray:
