@@ -148,21 +148,21 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.A
     return torch.optim.AdamW(groups, lr=config.lr)
 
 
-def teacher_list(config: TrainConfig) -> list[dict]:
-    if not config.teacher:
+def one_or_many(value) -> list:
+    """A config value that may be one item, a list of them, or absent, as a list."""
+    if not value:
         return []
-    return list(config.teacher) if isinstance(config.teacher, (list, tuple)) else [config.teacher]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def teacher_caches(spec: dict) -> list[Path]:
     """A dataset entry's cache folders, one per teacher (in the config's teacher order)."""
-    caches = spec.get("teacher_cache") or []
-    return [Path(c) for c in ([caches] if isinstance(caches, str) else caches)]
+    return [Path(c) for c in one_or_many(spec.get("teacher_cache"))]
 
 
 def prepare_teachers(config: TrainConfig, progress: bool) -> None:
     """Teacher soft targets and pseudo-labelled video frames, each made once and then reused."""
-    found = teacher_list(config)
+    found = one_or_many(config.teacher)
     if not found:
         return
     first = found[0]
