@@ -71,6 +71,17 @@ def test_two_channel_nhwc_output_is_refused_by_the_spec():
         tiny_spec(layout="nhwc", output_kind="logits2", person_channel=1)
 
 
+@pytest.mark.parametrize("fields, message", [
+    ({"output_stride": 3}, r"output_stride must be a positive integer dividing multiple \(8\), got 3"),
+    ({"output_stride": 0}, "output_stride must be a positive integer"),
+    ({"output_stride": 8, "size": (24, 36)}, r"output_stride 8 must divide the size \(24, 36\)"),
+    ({"output_stride": 2, "prev_mask": True}, "a previous-mask input needs output_stride 1"),
+])
+def test_an_output_stride_the_spec_cannot_keep_is_refused(fields, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_spec(**fields)
+
+
 def test_rgb_frames_give_the_same_mask_as_bgr(tiny):
     frame = person_frame()
     with fastseg.Segmenter(path=tiny) as bgr, fastseg.Segmenter(path=tiny, color="rgb") as rgb:
@@ -437,6 +448,7 @@ def test_file_without_spec_metadata_needs_a_name(tmp_path):
         (tiny_spec(size=None), r"expected input 'image' of shape \[1, 3, 'H', 'W'\]"),
         (tiny_spec(output_kind="logits2", person_channel=1), r"expected output 'mask' of shape \[1, 2, 24, 32\]"),
         (tiny_spec(recurrent=(("r1o", "r1i"),)), r"expected recurrent input 'r1i', not found"),
+        (tiny_spec(output_stride=2), r"expected output 'mask' of shape \[1, 1, 12, 16\], found \[1, 1, 24, 32\]"),
     ],
 )
 def test_model_not_matching_its_spec_is_refused_naming_expected_and_found(tmp_path, spec, message):

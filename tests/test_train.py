@@ -16,6 +16,7 @@ from fastseg.data import layout  # noqa: E402
 from fastseg.train.model import FastSegNet, ModelConfig, parameter_count  # noqa: E402
 
 TINY_MODEL = {"stem": 8, "stages": [[8, 1, 2], [16, 1, 2], [16, 1, 2]], "decoder": [16, 8, 8]}
+PRIOR_AT_STRIDE_2 = {"prev_mask": True, "head": "bilinear", "prior_stride": 2}
 
 
 def person_image(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +107,27 @@ def test_channels_must_be_multiples_of_eight():
         FastSegNet(ModelConfig(stem=12))
 
 
+@pytest.mark.parametrize("config, problem", [
+    ({"prior_stride": 3, "prev_mask": True, "head": "bilinear"}, "prior_stride must be 1 or 2"),
+    ({"prior_stride": 2, "prev_mask": False, "head": "bilinear"}, "needs prev_mask"),
+    ({"prior_stride": 2, "prev_mask": True, "head": "transposed"}, "bilinear head"),
+])
+def test_a_prior_at_stride_two_needs_a_prior_and_the_bilinear_head(config, problem):
+    with pytest.raises(ValueError, match=problem):
+        FastSegNet(ModelConfig(**config))
+
+
+def test_stride_two_logits_are_the_full_logits_before_their_last_resize():
+    torch.manual_seed(0)
+    model = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, **PRIOR_AT_STRIDE_2})).eval()
+    image, prior = torch.randn(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        full = model(torch.cat([image, prior], 1))
+        half = model.forward_stride2(image, torch.nn.functional.avg_pool2d(prior, 2))
+    assert half.shape == (1, 1, 32, 32)
+    torch.testing.assert_close(full, torch.nn.functional.interpolate(half, scale_factor=2, mode="bilinear"))
+
+
 # --- training ---------------------------------------------------------------------------------------
 
 
@@ -137,6 +159,32 @@ def test_warm_start_turns_a_transposed_head_into_the_bilinear_head_of_its_mean(t
         # Each 2x2 block of the transposed head's logits averages to the 1x1 convolution's logit.
         block_means = torch.nn.functional.avg_pool2d(transposed.head(features), 2)
         assert torch.allclose(bilinear.head[0](features), block_means, atol=1e-5)
+
+
+def test_warm_start_deepens_the_encoder_and_moves_the_prior_to_stride_two(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    before = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "prev_mask": True, "head": "bilinear"})).eval()
+    for bn in (m for m in before.modules() if isinstance(m, torch.nn.BatchNorm2d)):  # not the identity of a fresh model
+        bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0), bn.weight.data.uniform_(0.5, 2.0)
+    torch.save({"model": before.state_dict()}, tmp_path / "before.pt")
+    deeper = {**TINY_MODEL, "stages": [[8, 1, 2], [16, 1, 2], [16, 3, 2]], **PRIOR_AT_STRIDE_2}
+    after = FastSegNet(ModelConfig.from_dict(deeper)).eval()
+    warm_start(after, tmp_path / "before.pt")
+    image = torch.randn(2, 3, 64, 64)
+    smooth_prior = torch.nn.functional.interpolate(torch.rand(2, 1, 4, 4), size=(64, 64), mode="bilinear")
+    with torch.no_grad():
+        # The new blocks pass their input through; an empty prior gives exactly the old output.
+        empty = torch.cat([image, torch.zeros_like(smooth_prior)], 1)
+        torch.testing.assert_close(after(empty), before(empty))
+        # A smooth prior seen at stride 2 through the summed 3x3 weights: nearly the old response.
+        x = torch.cat([image, smooth_prior], 1)
+        assert ((after(x) > 0) == (before(x) > 0)).float().mean() > 0.98
+    # Anything else missing from the checkpoint is an error, not a silently random layer.
+    torch.save({"model": {k: v for k, v in before.state_dict().items() if not k.startswith("context.")}}, tmp_path / "cut.pt")
+    with pytest.raises(ValueError, match="nothing to start 'context"):
+        warm_start(FastSegNet(ModelConfig.from_dict(deeper)), tmp_path / "cut.pt")
 
 
 def test_several_teachers_give_the_mean_of_their_cached_masks(tiny_dataset, tmp_path):
@@ -256,12 +304,47 @@ def test_int8_export_loads_with_its_own_name(exported):
 
 
 def test_int8_calibration_of_a_prev_mask_model_sees_real_priors(tiny_dataset):
-    from fastseg.train.export import calibration_tensors, spec_for
+    from fastseg.train.export import calibration_feeds, spec_for
 
     spec = spec_for("t", ModelConfig.from_dict({**TINY_MODEL, "prev_mask": True}), (64, 64))
-    priors = np.stack([t[0, 3] for t in calibration_tensors(spec, tiny_dataset, 6)])
+    priors = np.stack([feed[spec.input][0, 3] for feed in calibration_feeds(spec, tiny_dataset, 6)])
     # Zeros alone would calibrate the prior's range to [0, 0] and INT8 would clip every prior.
     assert priors.min() >= 0 and priors.max() > 0.9 and 0.05 < priors.mean() < 0.95
+
+
+def test_a_prior_at_stride_two_exports_as_a_recurrent_stride_two_model(tiny_dataset, tmp_path):
+    """Segmenter feeds the model's stride-2 probability back as the next frame's prior and
+    upsamples it to the frame; `logit_scale` multiplies the logits, the prior included."""
+    import fastseg
+    from fastseg.train.dataset import normalise
+    from fastseg.train.export import export_onnx, quantize_int8, spec_for
+
+    torch.manual_seed(0)
+    model = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, **PRIOR_AT_STRIDE_2})).eval()
+    torch.nn.init.constant_(model.prior_in.weight, 2.0)  # a prior that visibly moves the mask
+    spec = spec_for("r", model.config, (64, 64))
+    export_onnx(model, spec, tmp_path / "r.onnx", logit_scale=2.0)
+    seg = fastseg.Segmenter(path=tmp_path / "r.onnx")
+    assert seg.spec.output_stride == 2 and seg.spec.recurrent == (("prior_next", "prior"),) and not seg.spec.prev_mask
+
+    def expected_prob(frame: np.ndarray, prior: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.sigmoid(2.0 * model.forward_stride2(torch.from_numpy(normalise(frame))[None], prior))
+
+    rng = np.random.default_rng(1)
+    prior = torch.zeros(1, 1, 32, 32)
+    for i, frame in enumerate([person_image(rng)[0] for _ in range(3)]):
+        prob = expected_prob(frame, prior)
+        if i:  # the prior moves the mask by more than the tolerance below, so that checks it is fed back
+            assert (prob - expected_prob(frame, torch.zeros_like(prior))).abs().max() > 6 / 255
+        upsampled = torch.nn.functional.interpolate(prob, scale_factor=2, mode="bilinear")[0, 0].numpy()
+        np.testing.assert_allclose(seg.mask(frame), upsampled, atol=3 / 255)
+        prior = prob
+
+    quantize_int8(tmp_path / "r.onnx", tmp_path / "r_int8.onnx", spec, tiny_dataset, count=4)
+    int8 = fastseg.Segmenter(path=tmp_path / "r_int8.onnx")
+    seg.reset()
+    assert np.mean((int8.mask(frame) > 0.5) == (seg.mask(frame) > 0.5)) > 0.9
 
 
 def test_int8_keeps_only_a_prev_mask_models_stem_in_float(tmp_path):
@@ -310,3 +393,19 @@ def test_eval_refuses_a_folder_without_manifest(tmp_path, capsys):
 
     assert main(["eval", str(tmp_path), "--model", "x.onnx"]) == 2
     assert "no manifest.jsonl" in capsys.readouterr().err
+
+
+def test_export_cli_scales_the_logits_and_refuses_a_scale_that_is_not_positive(exported, tmp_path, capsys):
+    import onnxruntime as ort
+
+    from fastseg.cli import main
+
+    checkpoint, onnx_path, _ = exported
+    assert main(["export", str(checkpoint), "-o", str(tmp_path / "sharp.onnx"), "--logit-scale", "3"]) == 0
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    plain, sharp = (ort.InferenceSession(str(p)).run(None, {"input": x})[0] for p in (onnx_path, tmp_path / "sharp.onnx"))
+    np.testing.assert_allclose(sharp, 3 * plain, rtol=1e-4, atol=1e-4)
+    with pytest.raises(SystemExit):
+        main(["export", str(checkpoint), "-o", str(tmp_path / "bad.onnx"), "--logit-scale", "0"])
+    assert "expected a positive number, got '0'" in capsys.readouterr().err
+    assert not (tmp_path / "bad.onnx").exists()

@@ -37,7 +37,8 @@ class ModelSpec:
     logit channel, sigmoid), ``logits2`` (two-class logits, softmax of ``person_channel``
     against the other), ``softmax2`` (two-class probabilities). ``prev_mask``: the input has
     a 4th channel that receives the previous frame's mask. ``recurrent``: (output, input)
-    pairs fed back every frame, starting from zeros. ``extra_inputs``: scalar inputs, each a
+    pairs fed back every frame, starting from zeros. ``output_stride``: the output plane is
+    the input's size divided by this (fastseg upsamples it to the frame). ``extra_inputs``: scalar inputs, each a
     constant or the name of a value computed per input size (see ``COMPUTED_INPUTS``).
     """
 
@@ -54,6 +55,7 @@ class ModelSpec:
     output_kind: str = "prob"
     output_layout: Optional[str] = None  # None: the same as `layout`
     person_channel: int = 0
+    output_stride: int = 1
     prev_mask: bool = False
     recurrent: Tuple[Tuple[str, str], ...] = ()
     extra_inputs: Dict[str, Any] = field(default_factory=dict)
@@ -123,6 +125,13 @@ def _validate_fields(spec: ModelSpec) -> None:
     need(all(s > 0 for s in spec.std), f"std must be positive, got {spec.std}")
     need(0 <= spec.person_channel < spec.out_channels, f"person_channel must be < {spec.out_channels}")
     need(spec.multiple >= 1 and spec.short_side >= spec.multiple, "short_side must be >= multiple >= 1")
+    stride = spec.output_stride
+    need(isinstance(stride, int) and stride >= 1 and spec.multiple % stride == 0,
+         f"output_stride must be a positive integer dividing multiple ({spec.multiple}), got {stride!r}")
+    need(spec.size is None or (spec.size[0] % stride == 0 and spec.size[1] % stride == 0),
+         f"output_stride {stride} must divide the size {spec.size}")
+    # The previous-mask channel is the model's own last output at the input's size.
+    need(not spec.prev_mask or stride == 1, "a previous-mask input needs output_stride 1")
     # The mask kernels read one contiguous plane: an interleaved two-channel output has none.
     need(spec.out_layout == "nchw" or spec.out_channels == 1, "a two-channel output must be nchw")
     for name, value in spec.extra_inputs.items():
@@ -293,7 +302,8 @@ def _input_problems(spec: ModelSpec, inputs: Dict[str, TensorInfo]) -> builtins.
 
 
 def _output_problems(spec: ModelSpec, outputs: Dict[str, TensorInfo]) -> builtins.list:
-    expected = _expected_image_shape(spec, spec.out_layout, spec.out_channels, spec.size)
+    plane = None if spec.size is None else (spec.size[0] // spec.output_stride, spec.size[1] // spec.output_stride)
+    expected = _expected_image_shape(spec, spec.out_layout, spec.out_channels, plane)
     problems = _tensor_problems("output", spec.output, expected, outputs)
     for state_out, _ in spec.recurrent:
         problems += _tensor_problems("recurrent output", state_out, None, outputs)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..cli import CliError
-from ..commands.common import MaskOptions, add_model_arguments, open_segmenter, positive_int
+from ..commands.common import MaskOptions, add_model_arguments, open_segmenter, positive_float, positive_int
 
 
 def register(sub) -> None:
@@ -66,6 +66,8 @@ def register_export(sub) -> None:
     p.add_argument("--int8", type=Path, metavar="FILE", help="also write a static INT8 model here")
     p.add_argument("--calibration", type=Path, metavar="DATASET", help="dataset whose train images calibrate INT8")
     p.add_argument("--calibration-count", type=positive_int, default=200, help="calibration images (default 200)")
+    p.add_argument("--logit-scale", type=positive_float, default=1.0,
+                   help="multiply the logits: > 1 sharpens the mask, its 0.5 boundary stays (default 1)")
     p.set_defaults(run=run_export)
 
 
@@ -76,7 +78,8 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.checkpoint.is_file():
         raise CliError(f"checkpoint not found: {args.checkpoint}")
     try:
-        written = export_checkpoint(args.checkpoint, args.output, args.name, args.int8, args.calibration, args.calibration_count)
+        written = export_checkpoint(args.checkpoint, args.output, args.name, args.int8, args.calibration, args.calibration_count,
+                                    args.logit_scale)
     except ValueError as e:
         raise CliError(str(e)) from e
     for path in written:

@@ -27,6 +27,28 @@ from .model import FastSegNet, ModelConfig
 
 OPSET = 17
 INPUT, OUTPUT = "input", "logits"
+PRIOR_IN, PRIOR_OUT = "prior", "prior_next"  # the recurrent stride-2 mask of prior_stride-2 models
+
+
+class ExportGraph(torch.nn.Module):
+    """What the ONNX file computes. A ``prior_stride=2`` model emits stride-2 logits and their
+    probability, which `Segmenter` feeds back as the next frame's prior (a recurrent state);
+    any other model, full-resolution logits. ``logit_scale`` > 1 sharpens the mask without
+    moving its 0.5 boundary."""
+
+    def __init__(self, model: FastSegNet, logit_scale: float = 1.0) -> None:
+        super().__init__()
+        self.model, self.logit_scale = model, float(logit_scale)
+
+    def forward(self, image: torch.Tensor, prior: Optional[torch.Tensor] = None):
+        logits = self.model(image) if prior is None else self.model.forward_stride2(image, prior)
+        if self.logit_scale != 1.0:
+            logits = logits * self.logit_scale
+        return logits if prior is None else (logits, torch.sigmoid(logits))
+
+
+def is_recurrent(config: ModelConfig) -> bool:
+    return config.prev_mask and config.prior_stride == 2
 
 
 def load_checkpoint(path: Path) -> tuple[FastSegNet, dict]:
@@ -37,19 +59,31 @@ def load_checkpoint(path: Path) -> tuple[FastSegNet, dict]:
 
 
 def spec_for(name: str, config: ModelConfig, size: tuple[int, int]) -> ModelSpec:
+    if is_recurrent(config):
+        return ModelSpec(name=name, input=INPUT, output=OUTPUT, layout="nchw", size=tuple(size), color="rgb",
+                         mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", output_stride=2,
+                         recurrent=((PRIOR_OUT, PRIOR_IN),))
     return ModelSpec(name=name, input=INPUT, output=OUTPUT, layout="nchw", size=tuple(size), color="rgb",
                      mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", prev_mask=config.prev_mask)
 
 
-def export_onnx(model: FastSegNet, spec: ModelSpec, out: Path) -> Path:
+def prior_shape(spec: ModelSpec) -> tuple[int, int, int, int]:
+    return (1, 1, spec.size[0] // 2, spec.size[1] // 2)
+
+
+def export_onnx(model: FastSegNet, spec: ModelSpec, out: Path, logit_scale: float = 1.0) -> Path:
     """Write the float model with its spec in the metadata; returns `out`."""
     model = model.to(memory_format=torch.contiguous_format).eval()
-    dummy = torch.zeros(spec.input_shape(*spec.size))
+    inputs: tuple = (torch.zeros(spec.input_shape(*spec.size)),)
+    names = dict(input_names=[INPUT], output_names=[OUTPUT])
+    if spec.recurrent:
+        inputs += (torch.zeros(prior_shape(spec)),)
+        names = dict(input_names=[INPUT, PRIOR_IN], output_names=[OUTPUT, PRIOR_OUT])
     with warnings.catch_warnings():
         # The TorchScript exporter announces its own deprecation; the graph it writes is fine.
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (dummy,), str(out), dynamo=False, opset_version=OPSET, do_constant_folding=True,
-                          input_names=[INPUT], output_names=[OUTPUT])
+        torch.onnx.export(ExportGraph(model, logit_scale).eval(), inputs, str(out), dynamo=False, opset_version=OPSET,
+                          do_constant_folding=True, **names)
     write_spec(out, spec)
     return out
 
@@ -63,12 +97,13 @@ def write_spec(path: Path, spec: ModelSpec) -> None:
     onnx.save(model, str(path))
 
 
-def calibration_tensors(spec: ModelSpec, dataset: Path, count: int, seed: int = 0) -> list[np.ndarray]:
-    """Input tensors of `count` train images (a fixed random pick), made by Segmenter's preprocess."""
+def calibration_feeds(spec: ModelSpec, dataset: Path, count: int, seed: int = 0) -> list[dict]:
+    """Inputs of `count` train images (a fixed random pick), made by Segmenter's preprocess,
+    with a synthesized previous mask where the model takes one."""
     records = [r for r in layout.read_manifest(dataset) if r["split"] == "train"]
     picks = np.random.default_rng(seed).choice(len(records), size=min(count, len(records)), replace=False)
     rng = np.random.default_rng(seed)
-    tensors = []
+    feeds = []
     for i in sorted(picks):
         image, mask, _ = layout.load_item(dataset, records[i])
         tensor = np.empty(spec.input_shape(*spec.size), np.float32)
@@ -76,8 +111,10 @@ def calibration_tensors(spec: ModelSpec, dataset: Path, count: int, seed: int = 
         # Images are BGR, the model RGB: swap, as Segmenter(color="bgr") does.
         _core.preprocess(np.ascontiguousarray(image), tensor, mean=spec.mean, std=spec.std, swap_rb=True,
                          layout=spec.layout, prev_mask=prev)
-        tensors.append(tensor)
-    return tensors
+        feeds.append({spec.input: tensor})
+        if spec.recurrent:
+            feeds[-1][PRIOR_IN] = calibration_prior(mask, prior_shape(spec)[2:], rng)[None, None]
+    return feeds
 
 
 def calibration_prior(mask: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -102,17 +139,16 @@ def quantize_int8(float_model: Path, out: Path, spec: ModelSpec, dataset: Path, 
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
     class Reader(CalibrationDataReader):
-        def __init__(self, tensors: list[np.ndarray]) -> None:
-            self.items: Iterator[np.ndarray] = iter(tensors)
+        def __init__(self, feeds: list[dict]) -> None:
+            self.items: Iterator[dict] = iter(feeds)
 
         def get_next(self) -> Optional[dict]:
-            tensor = next(self.items, None)
-            return None if tensor is None else {spec.input: tensor}
+            return next(self.items, None)
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(float_model), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(out), Reader(calibration_tensors(spec, Path(dataset), count)),
+        quantize_static(str(prepared), str(out), Reader(calibration_feeds(spec, Path(dataset), count)),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=float_nodes(prepared, spec))
     write_spec(out, spec.__class__(**{**spec.__dict__, "name": f"{spec.name}_int8"}))
@@ -120,13 +156,13 @@ def quantize_int8(float_model: Path, out: Path, spec: ModelSpec, dataset: Path, 
 
 
 def export_checkpoint(checkpoint: Path, out: Path, name: Optional[str] = None, int8_out: Optional[Path] = None,
-                      calibration: Optional[Path] = None, calibration_count: int = 200) -> list[Path]:
+                      calibration: Optional[Path] = None, calibration_count: int = 200, logit_scale: float = 1.0) -> list[Path]:
     """The float ONNX (and optionally the INT8 one) of a checkpoint; returns the files written."""
     model, state = load_checkpoint(checkpoint)
     for path in (out, int8_out or out):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     spec = spec_for(name or Path(out).stem, model.config, tuple(state["size"]))
-    written = [export_onnx(model, spec, Path(out))]
+    written = [export_onnx(model, spec, Path(out), logit_scale)]
     if int8_out is not None:
         if calibration is None:
             raise ValueError("INT8 export needs calibration images: a dataset built by `fastseg data build`")

@@ -21,12 +21,13 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
 from . import teacher as teachers
 from .dataset import SegmentationSet, load_items
 from .losses import LossWeights, texture_augment, total_loss
 from .metrics import mask_scores
-from .model import FastSegNet, ModelConfig
+from .model import FastSegNet, InvertedResidual, ModelConfig
 
 LOG_TERMS = ("loss", "bce", "dice", "boundary", "consistency", "distill")
 
@@ -120,12 +121,17 @@ def make_model(config: TrainConfig) -> FastSegNet:
 
 
 def warm_start(model: FastSegNet, checkpoint: Path) -> None:
-    """Load a checkpoint's weights into `model`, adapting two changes of design so a run can
-    start from a trained model instead of from scratch:
+    """Load a checkpoint's weights into `model`, adapting changes of design so a run can start
+    from a trained model instead of from scratch:
     - a stem that takes more input channels gets zeros for the extra ones: a 3-channel model
       becomes a previous-mask model that starts out exactly as it was, ignoring the prior;
+    - a stem whose prior moved to stride 2 (``prior_stride=2``) gets, as its 1x1 prior
+      convolution, the sum of the old 3x3 prior weights times the BatchNorm scale: the same
+      response to a smooth mask;
     - a transposed-convolution head becomes the bilinear head's 1x1 convolution giving the
-      mean of the four logits it made (the same mask, without the 2x2 checkerboard)."""
+      mean of the four logits it made (the same mask, without the 2x2 checkerboard);
+    - encoder blocks the checkpoint lacks (a deeper stage) start as identities: their last
+      BatchNorm is zero, so only the residual passes."""
     weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
     own = model.state_dict()
     for name, value in list(weights.items()):
@@ -137,6 +143,20 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
             widened = torch.zeros_like(own[name])
             widened[:, :value.shape[1]] = value
             weights[name] = widened
+        elif name == "stem.0.weight" and "prior_in.weight" in own and value.shape[1] == 4:
+            weights[name] = value[:, :3].clone()
+            bn_scale = weights["stem.1.weight"] / torch.sqrt(weights["stem.1.running_var"] + model.stem[1].eps)
+            weights["prior_in.weight"] = value[:, 3:].sum((2, 3), keepdim=True) * bn_scale.view(-1, 1, 1, 1)
+    if "prior_in.weight" in own and "prior_in.weight" not in weights:  # a model without a prior
+        weights["prior_in.weight"] = torch.zeros_like(own["prior_in.weight"])
+    missing = [name for name in own if name not in weights]
+    for block in {name.split(".body.")[0] for name in missing}:
+        module = model.get_submodule(block) if block.startswith("stages.") else None
+        if not (isinstance(module, InvertedResidual) and module.residual):
+            raise ValueError(f"{checkpoint}: nothing to start {block!r} from")
+        nn.init.zeros_(module.body[-1][1].weight)
+    own = model.state_dict()
+    weights.update({name: own[name] for name in missing})
     model.load_state_dict(weights)
 
 

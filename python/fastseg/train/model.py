@@ -12,7 +12,11 @@ count is a multiple of 8 (SIMD-friendly in ONNX Runtime).
 
 The network returns logits (N, 1, H, W); the sigmoid runs in fastseg's C++ post-processing.
 Input: (N, 3 or 4, H, W) with H and W multiples of 16; the optional 4th channel is the
-previous frame's mask in [0, 1].
+previous frame's mask in [0, 1]. With ``prior_stride=2`` that mask skips the full-resolution
+stem convolution: it is pooled to stride 2 and added to the stem's normalised output by a 1x1
+convolution, so an exported model can take its own stride-2 output back as a recurrent input
+and emit stride-2 logits (`forward_stride2`), leaving the last 2x resize to fastseg's C++
+upsampling instead of a one-channel Resize in ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import List, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 STRIDE = 16  # input sides must be multiples of this
@@ -40,6 +45,9 @@ class ModelConfig:
     # last step, so the transposed head's four kernel positions show as a 2x2 checkerboard in
     # the mask; bilinear at exactly 2x with half-pixel centres is smooth and does not shift.
     head: str = "transposed"
+    # Where the previous mask enters: 1 = the stem's 4th input channel, 2 = added after the
+    # stem at stride 2 (needs the bilinear head, whose stride-2 logits are then exportable).
+    prior_stride: int = 1
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
@@ -119,8 +127,10 @@ class FastSegNet(nn.Module):
     def __init__(self, config: ModelConfig = ModelConfig()) -> None:
         super().__init__()
         self.config = config
-        check_channels(config)
-        self.stem = conv_bn_act(config.in_channels, config.stem, 3, 2)
+        check_config(config)
+        prior_after_stem = config.prev_mask and config.prior_stride == 2
+        self.stem = conv_bn_act(3 if prior_after_stem else config.in_channels, config.stem, 3, 2)
+        self.prior_in = nn.Conv2d(1, config.stem, 1, bias=False) if prior_after_stem else None
         stages, cin = [], config.stem
         for channels, blocks, expansion in config.stages:
             blocks_ = [InvertedResidual(cin, channels, 2, expansion)]
@@ -138,13 +148,29 @@ class FastSegNet(nn.Module):
         self.head = make_head(config.head, cin)  # stride 2 -> full resolution logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = [self.stem(x)]
+        """Full-resolution logits of a (N, in_channels, H, W) batch."""
+        if self.prior_in is None:
+            return self.head(self.decode(self.stem(x)))
+        return self.head(self.decode(self.stem_with_prior(x[:, :3], F.avg_pool2d(x[:, 3:], 2))))
+
+    def forward_stride2(self, rgb: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        """Stride-2 logits of (N, 3, H, W) images and their (N, 1, H/2, W/2) previous masks
+        (``prior_stride=2`` models): the bilinear head without its final 2x resize."""
+        return self.head[0](self.decode(self.stem_with_prior(rgb, prior)))
+
+    def stem_with_prior(self, rgb: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        conv, bn, act = self.stem
+        return act(bn(conv(rgb)) + self.prior_in(prior))  # after BN, which folds into `conv`
+
+    def decode(self, stem: torch.Tensor) -> torch.Tensor:
+        """Encoder and decoder from the stem's output to the stride-2 features."""
+        features = [stem]
         for stage in self.stages:
             features.append(stage(features[-1]))
         y = self.context(features[-1])
         for up, skip in zip(self.ups, reversed(features[:-1])):
             y = up(y, skip)
-        return self.head(y)
+        return y
 
 
 def make_head(kind: str, cin: int) -> nn.Module:
@@ -155,12 +181,16 @@ def make_head(kind: str, cin: int) -> nn.Module:
     raise ValueError(f"head must be 'transposed' or 'bilinear', got {kind!r}")
 
 
-def check_channels(config: ModelConfig) -> None:
+def check_config(config: ModelConfig) -> None:
     widths = [config.stem, *(s[0] for s in config.stages), *config.decoder]
     if any(w % 8 for w in widths):
         raise ValueError(f"every channel count must be a multiple of 8, got {widths}")
     if len(config.stages) != 3 or len(config.decoder) != 3:
         raise ValueError("the network has exactly 3 encoder stages and 3 decoder steps")
+    if config.prior_stride not in (1, 2):
+        raise ValueError(f"prior_stride must be 1 or 2, got {config.prior_stride}")
+    if config.prior_stride == 2 and not (config.prev_mask and config.head == "bilinear"):
+        raise ValueError("prior_stride 2 needs prev_mask and the bilinear head")
 
 
 def parameter_count(model: nn.Module) -> int:
