@@ -65,8 +65,9 @@ def tiny_config(dataset: Path, out: Path, **overrides):
 @pytest.mark.parametrize("size", [(144, 256), (192, 192)])
 @pytest.mark.parametrize("prev_mask", [False, True])
 @pytest.mark.parametrize("head", ["transposed", "bilinear"])
-def test_model_output_matches_input_size(size, prev_mask, head):
-    model = FastSegNet(ModelConfig(prev_mask=prev_mask, head=head)).eval()
+@pytest.mark.parametrize("decoder_up", ["transposed", "bilinear"])
+def test_model_output_matches_input_size(size, prev_mask, head, decoder_up):
+    model = FastSegNet(ModelConfig(prev_mask=prev_mask, head=head, decoder_up=decoder_up)).eval()
     x = torch.zeros(2, 4 if prev_mask else 3, *size)
     assert model(x).shape == (2, 1, *size)
 
@@ -100,6 +101,8 @@ def test_the_bilinear_head_has_no_checkerboard():
 def test_an_unknown_head_is_refused():
     with pytest.raises(ValueError, match="head must be"):
         FastSegNet(ModelConfig(head="pixelshuffle"))
+    with pytest.raises(ValueError, match="decoder_up must be"):
+        FastSegNet(ModelConfig(decoder_up="nearest"))
 
 
 def test_channels_must_be_multiples_of_eight():
@@ -185,6 +188,22 @@ def test_warm_start_deepens_the_encoder_and_moves_the_prior_to_stride_two(tmp_pa
     torch.save({"model": {k: v for k, v in before.state_dict().items() if not k.startswith("context.")}}, tmp_path / "cut.pt")
     with pytest.raises(ValueError, match="nothing to start 'context"):
         warm_start(FastSegNet(ModelConfig.from_dict(deeper)), tmp_path / "cut.pt")
+
+
+def test_warm_start_turns_transposed_decoder_steps_into_bilinear_ones_of_their_mean(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    transposed = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
+    torch.save({"model": transposed.state_dict()}, tmp_path / "t.pt")
+    bilinear = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "decoder_up": "bilinear"})).eval()
+    warm_start(bilinear, tmp_path / "t.pt")
+    cin = TINY_MODEL["stages"][-1][0]
+    for old, new, width in zip(transposed.ups, bilinear.ups, [cin, *TINY_MODEL["decoder"][:-1]]):
+        features = torch.randn(1, width, 8, 8)
+        with torch.no_grad():
+            block_means = torch.nn.functional.avg_pool2d(old.up[0](features), 2)
+            assert torch.allclose(new.up[0](features), block_means, atol=1e-5)
 
 
 def test_several_teachers_give_the_mean_of_their_cached_masks(tiny_dataset, tmp_path):

@@ -128,8 +128,8 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     - a stem whose prior moved to stride 2 (``prior_stride=2``) gets, as its 1x1 prior
       convolution, the sum of the old 3x3 prior weights times the BatchNorm scale: the same
       response to a smooth mask;
-    - a transposed-convolution head becomes the bilinear head's 1x1 convolution giving the
-      mean of the four logits it made (the same mask, without the 2x2 checkerboard);
+    - a transposed-convolution head or decoder step becomes the bilinear one's 1x1 convolution
+      giving the mean of the four outputs it made (the same mask, without the 2x2 checkerboard);
     - encoder blocks the checkpoint lacks (a deeper stage) start as identities: their last
       BatchNorm is zero, so only the residual passes."""
     weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
@@ -137,8 +137,10 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     for name, value in list(weights.items()):
         if name.startswith("head.") and name not in own:  # transposed (head.weight) -> bilinear (head.0.weight)
             target = name.replace("head.", "head.0.", 1)
-            weights[target] = value.mean((2, 3)).T.reshape(own[target].shape) if value.ndim == 4 else value
+            weights[target] = mean_of_transposed(value, own[target].shape) if value.ndim == 4 else value
             del weights[name]
+        elif name.endswith(".up.0.weight") and name in own and own[name].shape[2:] == (1, 1) and value.shape[2:] == (2, 2):
+            weights[name] = mean_of_transposed(value, own[name].shape)  # a decoder step turned bilinear
         elif name in own and value.ndim == 4 and own[name].shape[1] > value.shape[1] and own[name].shape[0] == value.shape[0]:
             widened = torch.zeros_like(own[name])
             widened[:, :value.shape[1]] = value
@@ -158,6 +160,12 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     own = model.state_dict()
     weights.update({name: own[name] for name in missing})
     model.load_state_dict(weights)
+
+
+def mean_of_transposed(weight: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """The 1x1 convolution (out, in, 1, 1) giving the mean of a 2x2 stride-2 transposed
+    convolution's (in, out, 2, 2) four outputs for each input pixel."""
+    return weight.mean((2, 3)).T.reshape(shape)
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:

@@ -45,6 +45,7 @@ class ModelConfig:
     # last step, so the transposed head's four kernel positions show as a 2x2 checkerboard in
     # the mask; bilinear at exactly 2x with half-pixel centres is smooth and does not shift.
     head: str = "transposed"
+    decoder_up: str = "transposed"  # the decoder's 2x steps, the same two kinds (see `UpBlock`)
     # Where the previous mask enters: 1 = the stem's 4th input channel, 2 = added after the
     # stem at stride 2 (needs the bilinear head, whose stride-2 logits are then exportable).
     prior_stride: int = 1
@@ -110,11 +111,20 @@ class SqueezeExcite(nn.Module):
 
 
 class UpBlock(nn.Module):
-    """Learned 2x upsampling, the skip added, then a depthwise-separable refinement."""
+    """Learned 2x upsampling, the skip added, then a depthwise-separable refinement. The
+    upsampling is a 2x2 stride-2 transposed convolution, or with ``mode="bilinear"`` a 1x1
+    convolution then an exact 2x bilinear resize: the transposed convolution's four kernel
+    positions leave a grid texture in the mask that the bilinear step does not."""
 
-    def __init__(self, cin: int, cskip: int, cout: int) -> None:
+    def __init__(self, cin: int, cskip: int, cout: int, mode: str = "transposed") -> None:
         super().__init__()
-        self.up = nn.Sequential(nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False), nn.BatchNorm2d(cout))
+        if mode == "transposed":
+            self.up = nn.Sequential(nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False), nn.BatchNorm2d(cout))
+        elif mode == "bilinear":
+            self.up = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout),
+                                    nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+        else:
+            raise ValueError(f"decoder_up must be 'transposed' or 'bilinear', got {mode!r}")
         # A 1x1 projection only where the skip's width differs from the decoder's.
         self.skip = nn.Identity() if cskip == cout else conv_bn_act(cskip, cout, 1, act=False)
         self.refine = nn.Sequential(conv_bn_act(cout, cout, 3, groups=cout), conv_bn_act(cout, cout, 1))
@@ -142,7 +152,7 @@ class FastSegNet(nn.Module):
         skips = [config.stages[1][0], config.stages[0][0], config.stem]  # strides 8, 4, 2
         ups, cin = [], cin
         for cskip, cout in zip(skips, config.decoder):
-            ups.append(UpBlock(cin, cskip, cout))
+            ups.append(UpBlock(cin, cskip, cout, config.decoder_up))
             cin = cout
         self.ups = nn.ModuleList(ups)
         self.head = make_head(config.head, cin)  # stride 2 -> full resolution logits
