@@ -5,10 +5,12 @@ decoders): a strided stem downsamples early, because the first full-resolution l
 the most; inverted-residual blocks (expand 1x1, depthwise 3x3, project 1x1) carry the
 encoder; a squeeze-excitation context block on the deepest features gives the whole-image
 view that a person/background decision needs; the decoder adds (not concatenates) each skip
-and upsamples with 2x2 stride-2 transposed convolutions. A stride-2 2x2 transposed
-convolution maps every input pixel to exactly one 2x2 output block, so the mask cannot shift
-the way a bilinear resize with half-pixel misalignment does at even sizes. Every channel
-count is a multiple of 8 (SIMD-friendly in ONNX Runtime).
+and upsamples with 2x2 stride-2 transposed convolutions or, with ``decoder_up="bilinear"``,
+1x1 convolutions and exact 2x bilinear resizes. Neither shifts the mask the way a bilinear
+resize with half-pixel misalignment does at even sizes: a stride-2 2x2 transposed convolution
+maps every input pixel to exactly one 2x2 output block, and an exact 2x resize with half-pixel
+centres is aligned; the bilinear one also leaves no 2x2 grid texture and runs faster in ONNX
+Runtime. Every channel count is a multiple of 8 (SIMD-friendly in ONNX Runtime).
 
 The network returns logits (N, 1, H, W); the sigmoid runs in fastseg's C++ post-processing.
 Input: (N, 3 or 4, H, W) with H and W multiples of 16; the optional 4th channel is the
