@@ -149,19 +149,23 @@ def test_warm_start_turns_a_model_into_a_prev_mask_model_that_starts_unchanged(t
     assert temporal.stem[0].weight[:, 3].abs().sum() == 0
 
 
-def test_warm_start_turns_a_transposed_head_into_the_bilinear_head_of_its_mean(tmp_path):
+def test_warm_start_turns_transposed_steps_into_bilinear_ones_of_their_mean(tmp_path):
+    """The head and every decoder step: each 2x2 block of the transposed convolution's output
+    averages to the 1x1 convolution's output (the same mask, without the 2x2 checkerboard)."""
     from fastseg.train.loop import warm_start
 
     torch.manual_seed(0)
     transposed = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
     torch.save({"model": transposed.state_dict()}, tmp_path / "t.pt")
-    bilinear = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "head": "bilinear"})).eval()
+    bilinear = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "head": "bilinear", "decoder_up": "bilinear"})).eval()
     warm_start(bilinear, tmp_path / "t.pt")
-    features = torch.randn(1, TINY_MODEL["decoder"][-1], 16, 16)
-    with torch.no_grad():
-        # Each 2x2 block of the transposed head's logits averages to the 1x1 convolution's logit.
-        block_means = torch.nn.functional.avg_pool2d(transposed.head(features), 2)
-        assert torch.allclose(bilinear.head[0](features), block_means, atol=1e-5)
+    widths = [TINY_MODEL["stages"][-1][0], *TINY_MODEL["decoder"]]
+    pairs = [(old.up[0], new.up[0]) for old, new in zip(transposed.ups, bilinear.ups)] + [(transposed.head, bilinear.head[0])]
+    for (old, new), width in zip(pairs, widths):
+        features = torch.randn(1, width, 8, 8)
+        with torch.no_grad():
+            block_means = torch.nn.functional.avg_pool2d(old(features), 2)
+            assert torch.allclose(new(features), block_means, atol=1e-5)
 
 
 def test_warm_start_deepens_the_encoder_and_moves_the_prior_to_stride_two(tmp_path):
@@ -188,22 +192,6 @@ def test_warm_start_deepens_the_encoder_and_moves_the_prior_to_stride_two(tmp_pa
     torch.save({"model": {k: v for k, v in before.state_dict().items() if not k.startswith("context.")}}, tmp_path / "cut.pt")
     with pytest.raises(ValueError, match="nothing to start 'context"):
         warm_start(FastSegNet(ModelConfig.from_dict(deeper)), tmp_path / "cut.pt")
-
-
-def test_warm_start_turns_transposed_decoder_steps_into_bilinear_ones_of_their_mean(tmp_path):
-    from fastseg.train.loop import warm_start
-
-    torch.manual_seed(0)
-    transposed = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
-    torch.save({"model": transposed.state_dict()}, tmp_path / "t.pt")
-    bilinear = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "decoder_up": "bilinear"})).eval()
-    warm_start(bilinear, tmp_path / "t.pt")
-    cin = TINY_MODEL["stages"][-1][0]
-    for old, new, width in zip(transposed.ups, bilinear.ups, [cin, *TINY_MODEL["decoder"][:-1]]):
-        features = torch.randn(1, width, 8, 8)
-        with torch.no_grad():
-            block_means = torch.nn.functional.avg_pool2d(old.up[0](features), 2)
-            assert torch.allclose(new.up[0](features), block_means, atol=1e-5)
 
 
 def test_several_teachers_give_the_mean_of_their_cached_masks(tiny_dataset, tmp_path):

@@ -59,16 +59,15 @@ def load_checkpoint(path: Path) -> tuple[FastSegNet, dict]:
 
 
 def spec_for(name: str, config: ModelConfig, size: tuple[int, int]) -> ModelSpec:
-    if is_recurrent(config):
-        return ModelSpec(name=name, input=INPUT, output=OUTPUT, layout="nchw", size=tuple(size), color="rgb",
-                         mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", output_stride=2,
-                         recurrent=((PRIOR_OUT, PRIOR_IN),))
+    recurrent = is_recurrent(config)
     return ModelSpec(name=name, input=INPUT, output=OUTPUT, layout="nchw", size=tuple(size), color="rgb",
-                     mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", prev_mask=config.prev_mask)
+                     mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", prev_mask=config.prev_mask and not recurrent,
+                     output_stride=2 if recurrent else 1, recurrent=((PRIOR_OUT, PRIOR_IN),) if recurrent else ())
 
 
 def prior_shape(spec: ModelSpec) -> tuple[int, int, int, int]:
-    return (1, 1, spec.size[0] // 2, spec.size[1] // 2)
+    """The recurrent prior: the model's own output plane."""
+    return (1, 1, spec.size[0] // spec.output_stride, spec.size[1] // spec.output_stride)
 
 
 def export_onnx(model: FastSegNet, spec: ModelSpec, out: Path, logit_scale: float = 1.0) -> Path:
