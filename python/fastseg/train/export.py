@@ -47,10 +47,6 @@ class ExportGraph(torch.nn.Module):
         return logits if prior is None else (logits, torch.sigmoid(logits))
 
 
-def is_recurrent(config: ModelConfig) -> bool:
-    return config.prev_mask and config.prior_stride == 2
-
-
 def load_checkpoint(path: Path) -> tuple[FastSegNet, dict]:
     state = torch.load(path, weights_only=True, map_location="cpu")
     model = FastSegNet(ModelConfig.from_dict(state["model_config"]))
@@ -59,7 +55,7 @@ def load_checkpoint(path: Path) -> tuple[FastSegNet, dict]:
 
 
 def spec_for(name: str, config: ModelConfig, size: tuple[int, int]) -> ModelSpec:
-    recurrent = is_recurrent(config)
+    recurrent = config.prior_after_stem
     return ModelSpec(name=name, input=INPUT, output=OUTPUT, layout="nchw", size=tuple(size), color="rgb",
                      mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", prev_mask=config.prev_mask and not recurrent,
                      output_stride=2 if recurrent else 1, recurrent=((PRIOR_OUT, PRIOR_IN),) if recurrent else ())

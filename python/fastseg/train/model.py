@@ -65,6 +65,11 @@ class ModelConfig:
         return asdict(self)
 
     @property
+    def prior_after_stem(self) -> bool:
+        """The prior is pooled to stride 2 and joins after the stem (exported as a recurrent input)."""
+        return self.prev_mask and self.prior_stride == 2
+
+    @property
     def in_channels(self) -> int:
         return 4 if self.prev_mask else 3
 
@@ -123,8 +128,7 @@ class UpBlock(nn.Module):
         if mode == "transposed":
             self.up = nn.Sequential(nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False), nn.BatchNorm2d(cout))
         elif mode == "bilinear":
-            self.up = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout),
-                                    nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+            self.up = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), exact_2x())
         else:
             raise ValueError(f"decoder_up must be 'transposed' or 'bilinear', got {mode!r}")
         # A 1x1 projection only where the skip's width differs from the decoder's.
@@ -140,9 +144,8 @@ class FastSegNet(nn.Module):
         super().__init__()
         self.config = config
         check_config(config)
-        prior_after_stem = config.prev_mask and config.prior_stride == 2
-        self.stem = conv_bn_act(3 if prior_after_stem else config.in_channels, config.stem, 3, 2)
-        self.prior_in = nn.Conv2d(1, config.stem, 1, bias=False) if prior_after_stem else None
+        self.stem = conv_bn_act(3 if config.prior_after_stem else config.in_channels, config.stem, 3, 2)
+        self.prior_in = nn.Conv2d(1, config.stem, 1, bias=False) if config.prior_after_stem else None
         stages, cin = [], config.stem
         for channels, blocks, expansion in config.stages:
             blocks_ = [InvertedResidual(cin, channels, 2, expansion)]
@@ -185,11 +188,16 @@ class FastSegNet(nn.Module):
         return y
 
 
+def exact_2x() -> nn.Module:
+    """2x bilinear with half-pixel centres: every output aligned with its input, no mask shift."""
+    return nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+
+
 def make_head(kind: str, cin: int) -> nn.Module:
     if kind == "transposed":
         return nn.ConvTranspose2d(cin, 1, 2, stride=2)
     if kind == "bilinear":
-        return nn.Sequential(nn.Conv2d(cin, 1, 1), nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+        return nn.Sequential(nn.Conv2d(cin, 1, 1), exact_2x())
     raise ValueError(f"head must be 'transposed' or 'bilinear', got {kind!r}")
 
 
