@@ -194,6 +194,26 @@ def test_warm_start_deepens_the_encoder_and_moves_the_prior_to_stride_two(tmp_pa
         warm_start(FastSegNet(ModelConfig.from_dict(deeper)), tmp_path / "cut.pt")
 
 
+def test_warm_start_widens_depthwise_kernels_without_changing_the_output(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    small = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
+    torch.save({"model": small.state_dict()}, tmp_path / "k3.pt")
+    wide = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "stages": [[8, 1, 2], [16, 1, 2], [16, 1, 2, 5]]})).eval()
+    assert wide.stages[2][0].body[1][0].kernel_size == (5, 5)
+    warm_start(wide, tmp_path / "k3.pt")
+    image = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(wide(image), small(image))
+
+
+@pytest.mark.parametrize("stage", [[16, 1, 2, 4], [16, 1, 2, 5, 1], [16, 1]])
+def test_a_stage_kernel_must_be_three_or_five(stage):
+    with pytest.raises(ValueError, match="kernel 3 or 5"):
+        FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "stages": [[8, 1, 2], [16, 1, 2], stage]}))
+
+
 def test_several_teachers_give_the_mean_of_their_cached_masks(tiny_dataset, tmp_path):
     from fastseg.train.dataset import load_items
     from fastseg.train.teacher import soft_target_path
@@ -231,6 +251,24 @@ def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_pred
     torch.testing.assert_close(mixed[:2, 3:], expected)
     assert torch.equal(mixed[:, :3], images[:, :3]) and torch.equal(mixed[2:], images[2:])
     assert with_own_prior(model, images, 0) is images
+
+
+def test_distillation_at_a_low_temperature_teaches_the_sharpened_teacher():
+    from fastseg.train.losses import distill
+
+    soft = torch.tensor([0.01, 0.2, 0.5, 0.8, 0.99]).view(1, 1, 1, 5)
+    valid = torch.ones_like(soft)
+    for temperature in (1.0, 0.5):
+        # The loss is least where the student's logit is the teacher's divided by the temperature.
+        best = (torch.logit(soft) / temperature).requires_grad_()
+        distill(best, soft, valid, temperature).backward()
+        assert best.grad.abs().max() < 1e-6
+    # 0.8 -> 0.94 at temperature 0.5; 0 and 1 (uint8 targets) stay finite.
+    for value, low, high in [(0.8, 0.94, 0.942), (0.5, 0.5, 0.5), (0.0, 1e-6, 1e-4), (1.0, 1 - 1e-4, 1 - 1e-6)]:
+        target = torch.full((1, 1, 1, 1), value)
+        x = torch.zeros(1, 1, 1, 1, requires_grad=True)
+        distill(x, target, torch.ones_like(target), 0.5).backward()
+        assert low <= 0.5 - x.grad.item() <= high  # d BCE / dx = sigmoid(x) - target
 
 
 def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):

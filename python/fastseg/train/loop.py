@@ -130,6 +130,7 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
       response to a smooth mask;
     - a transposed-convolution head or decoder step becomes the bilinear one's 1x1 convolution
       giving the mean of the four outputs it made (the same mask, without the 2x2 checkerboard);
+    - a larger depthwise kernel gets the old one in its centre and zeros around it;
     - encoder blocks the checkpoint lacks (a deeper stage) start as identities: their last
       BatchNorm is zero, so only the residual passes."""
     weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
@@ -141,6 +142,8 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
             del weights[name]
         elif name.endswith(".up.0.weight") and name in own and own[name].shape[2:] == (1, 1) and value.shape[2:] == (2, 2):
             weights[name] = mean_of_transposed(value, own[name].shape)  # a decoder step turned bilinear
+        elif name in own and value.ndim == 4 and own[name].shape[:2] == value.shape[:2] and own[name].shape[2] > value.shape[2]:
+            weights[name] = centred_kernel(value, own[name].shape)
         elif name in own and value.ndim == 4 and own[name].shape[1] > value.shape[1] and own[name].shape[0] == value.shape[0]:
             widened = torch.zeros_like(own[name])
             widened[:, :value.shape[1]] = value
@@ -160,6 +163,12 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     own = model.state_dict()
     weights.update({name: own[name] for name in missing})
     model.load_state_dict(weights)
+
+
+def centred_kernel(weight: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """A k x k kernel inside a larger zero one (same padding, so the same output)."""
+    pad = (shape[2] - weight.shape[2]) // 2
+    return nn.functional.pad(weight, (pad, pad, pad, pad))
 
 
 def mean_of_transposed(weight: torch.Tensor, shape: torch.Size) -> torch.Tensor:

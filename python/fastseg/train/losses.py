@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-6
+SOFT_EPS = 0.5 / 255  # soft targets are stored as uint8: 0 and 255 stay finite logits
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,10 @@ class LossWeights:
     consistency: float = 1.0
     distill: float = 0.5
     boundary_width: int = 5  # pixels of the ground-truth edge band, at the training resolution
+    # The teachers' logits are divided by this: below 1 the soft targets turn more decisive.
+    # Where two teachers disagree their mean is near 0.5, and a student taught 0.5 there
+    # hovers about its threshold on video, which shows as flicker.
+    distill_temperature: float = 1.0
 
 
 def masked_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -60,8 +65,11 @@ def consistency(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(torch.sigmoid(logits_a), torch.sigmoid(logits_b))
 
 
-def distill(logits: torch.Tensor, soft: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """BCE against a teacher's soft probability (valid = 0 for images without one)."""
+def distill(logits: torch.Tensor, soft: torch.Tensor, valid: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """BCE against a teacher's soft probability (valid = 0 for images without one), its logit
+    divided by `temperature` first."""
+    if temperature != 1.0:
+        soft = torch.sigmoid(torch.logit(soft, eps=SOFT_EPS) / temperature)
     return bce(logits, soft, valid)
 
 
@@ -73,7 +81,7 @@ def total_loss(weights: LossWeights, logits: torch.Tensor, logits_aug: torch.Ten
         "dice": dice(logits, target, valid),
         "boundary": boundary(logits, target, valid, weights.boundary_width),
         "consistency": consistency(logits[: len(logits_aug)], logits_aug),
-        "distill": distill(logits, soft, soft_valid),
+        "distill": distill(logits, soft, soft_valid, weights.distill_temperature),
     }
     terms["loss"] = sum(getattr(weights, name) * value for name, value in terms.items())
     return terms

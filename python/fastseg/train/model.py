@@ -35,11 +35,12 @@ STRIDE = 16  # input sides must be multiples of this
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Channel plan of one network. ``stages``: (channels, blocks, expansion) for the encoder
-    stages at strides 4, 8 and 16 (the stem gives stride 2)."""
+    """Channel plan of one network. ``stages``: (channels, blocks, expansion[, kernel]) for the
+    encoder stages at strides 4, 8 and 16 (the stem gives stride 2); kernel is the depthwise
+    size, 3 unless given: 5 at stride 16 sees 80 more input pixels for a few more weights."""
 
     stem: int = 16
-    stages: Tuple[Tuple[int, int, int], ...] = ((16, 1, 2), (32, 2, 3), (64, 3, 4))
+    stages: Tuple[Tuple[int, ...], ...] = ((16, 1, 2), (32, 2, 3), (64, 3, 4))
     decoder: Tuple[int, ...] = (24, 16, 16)  # channels after upsampling to strides 8, 4, 2
     prev_mask: bool = False
     # The last 2x step: "transposed" (a 2x2 stride-2 transposed convolution) or "bilinear" (1x1
@@ -87,13 +88,13 @@ def conv_bn_act(cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: i
 class InvertedResidual(nn.Module):
     """MobileNetV2 block; the residual add only when the shape is kept."""
 
-    def __init__(self, cin: int, cout: int, stride: int, expansion: int) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, expansion: int, kernel: int = 3) -> None:
         super().__init__()
         hidden = cin * expansion
         layers: List[nn.Module] = []
         if expansion != 1:
             layers.append(conv_bn_act(cin, hidden, 1))
-        layers += [conv_bn_act(hidden, hidden, 3, stride, groups=hidden), conv_bn_act(hidden, cout, 1, act=False)]
+        layers += [conv_bn_act(hidden, hidden, kernel, stride, groups=hidden), conv_bn_act(hidden, cout, 1, act=False)]
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and cin == cout
 
@@ -147,9 +148,9 @@ class FastSegNet(nn.Module):
         self.stem = conv_bn_act(3 if config.prior_after_stem else config.in_channels, config.stem, 3, 2)
         self.prior_in = nn.Conv2d(1, config.stem, 1, bias=False) if config.prior_after_stem else None
         stages, cin = [], config.stem
-        for channels, blocks, expansion in config.stages:
-            blocks_ = [InvertedResidual(cin, channels, 2, expansion)]
-            blocks_ += [InvertedResidual(channels, channels, 1, expansion) for _ in range(blocks - 1)]
+        for channels, blocks, expansion, *kernel in config.stages:
+            blocks_ = [InvertedResidual(cin, channels, 2, expansion, *kernel)]
+            blocks_ += [InvertedResidual(channels, channels, 1, expansion, *kernel) for _ in range(blocks - 1)]
             stages.append(nn.Sequential(*blocks_))
             cin = channels
         self.stages = nn.ModuleList(stages)
@@ -207,6 +208,8 @@ def check_config(config: ModelConfig) -> None:
         raise ValueError(f"every channel count must be a multiple of 8, got {widths}")
     if len(config.stages) != 3 or len(config.decoder) != 3:
         raise ValueError("the network has exactly 3 encoder stages and 3 decoder steps")
+    if any(len(stage) not in (3, 4) or stage[3:] not in ((), (3,), (5,)) for stage in config.stages):
+        raise ValueError(f"a stage is (channels, blocks, expansion[, kernel 3 or 5]), got {config.stages}")
     if config.prior_stride not in (1, 2):
         raise ValueError(f"prior_stride must be 1 or 2, got {config.prior_stride}")
     if config.prior_stride == 2 and not (config.prev_mask and config.head == "bilinear"):
