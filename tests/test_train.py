@@ -271,6 +271,24 @@ def test_distillation_at_a_low_temperature_teaches_the_sharpened_teacher():
         assert low <= 0.5 - x.grad.item() <= high  # d BCE / dx = sigmoid(x) - target
 
 
+def test_gated_distillation_ignores_a_teacher_that_contradicts_the_label():
+    from fastseg.train.losses import LossWeights, total_loss
+
+    target = torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0]).view(1, 1, 1, 5)
+    soft = torch.tensor([0.9, 0.2, 0.1, 0.7, 0.2]).view(1, 1, 1, 5)  # agrees, contradicts x2, agrees, unknown
+    valid = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0]).view(1, 1, 1, 5)
+
+    def distill_gradient(weights: LossWeights) -> torch.Tensor:
+        x = torch.zeros_like(target, requires_grad=True)
+        total_loss(weights, x, x[:0], target, valid, soft, torch.ones_like(soft))["distill"].backward()
+        return x.grad.flatten()
+
+    gated, plain = distill_gradient(LossWeights(distill_agreeing=True)), distill_gradient(LossWeights())
+    # Gated, only pixels 0, 2 and 4 are distilled; ungated, every pixel is.
+    assert gated[[1, 3]].eq(0).all() and (gated[[0, 2, 4]] != 0).all()
+    assert (plain != 0).all()
+
+
 def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):
     from fastseg.train.loop import Trainer
 
