@@ -60,6 +60,23 @@ def test_composite_rerun_keeps_every_frame(tmp_path, dataset):
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "comp").rglob("*.*")} == mtimes
 
 
+def test_empty_frames_are_the_background_alone_and_leave_the_other_frames_unchanged(tmp_path, dataset):
+    data, backgrounds = dataset
+    plain = composite(data, tmp_path / "plain", 12, backgrounds, size=(160, 90), seed=3, progress=False)
+    mixed = composite(data, tmp_path / "mixed", 12, backgrounds, size=(160, 90), seed=3, progress=False, empty=0.5)
+    empty = [r for r in mixed if r["recipe"]["person"] is None]
+    assert 0 < len(empty) < 12
+    for r in empty:
+        image, mask, _ = layout.load_item(tmp_path / "mixed", r)
+        red = (image[..., 2].astype(int) - image[..., 0]) > 60
+        assert r["person_fraction"] == 0 and not mask.any() and not red.any() and r["split"] == "train"
+    # Frames with a person are the ones the same seed makes without empty frames.
+    by_id = {r["id"]: r for r in plain}
+    assert all(r["sha256"] == by_id[r["id"]]["sha256"] for r in mixed if r["recipe"]["person"] is not None)
+    with pytest.raises(ValueError, match="empty frames"):
+        composite(data, tmp_path / "bad", 2, backgrounds, size=(160, 90), progress=False, empty=1.5)
+
+
 def test_whole_person_cut_at_the_frame_bottom_for_head_and_shoulders():
     mask = np.zeros((200, 100), np.uint8)
     mask[20:180, 40:60] = 255

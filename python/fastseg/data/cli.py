@@ -89,6 +89,8 @@ def register_composite(sub) -> None:
     p.add_argument("--split", choices=("train", "val"), default="train", help="whose people (default train)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--empty", type=float, default=0.0, metavar="SHARE",
+                   help="share of frames with nobody pasted: the background alone, an all-zero mask (default 0)")
     p.set_defaults(run=run_composite)
 
 
@@ -105,7 +107,7 @@ def run_composite(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         records = composite(args.dataset, args.out, args.count, args.backgrounds, (width, height), args.seed,
-                            args.split, max(1, args.jobs))
+                            args.split, max(1, args.jobs), empty=args.empty)
     except ValueError as e:
         raise CliError(str(e)) from e
     print(f"{len(records)} composites in {args.out} ({time.perf_counter() - start:.1f} s)")

@@ -2,7 +2,9 @@
 
 Each frame pastes one person onto a background (a people-free photo, or a people-free crop
 cut from a dataset photo), framed as a webcam sees people: head and shoulders, half body or
-full body in a 16:9 frame, cut off by the bottom edge. The person's colours are pulled
+full body in a 16:9 frame, cut off by the bottom edge. A share of frames (``empty``) keep the
+background alone with an all-zero mask: a chair or a screen is not a person, and a frame
+with nobody in it must give an empty mask. The person's colours are pulled
 towards the background's (Reinhard transfer in CIELAB, `_core.harmonize`) so the model
 cannot find people by their colour cast, and the edge is softened. The mask is the paste's
 alpha, so label and image agree by construction. Frame i depends only on (seed, i).
@@ -36,7 +38,8 @@ class Job:
     dataset: str
     out: str
     size: tuple[int, int]  # (width, height)
-    person: dict  # manifest record of the person
+    split: str
+    person: Optional[dict]  # manifest record of the person; None: the background alone
     background: str  # a background file, or "crop:<record id>"
     crop_from: Optional[dict]  # the record to cut a background from
     fallback: Optional[str]  # the background file used when that record has no people-free crop
@@ -44,7 +47,7 @@ class Job:
 
 
 def make_jobs(dataset: Path, backgrounds: list[Path], out: Path, count: int, size: tuple[int, int], seed: int,
-              split: str, known: dict[str, dict]) -> list[Job]:
+              split: str, known: dict[str, dict], empty: float = 0.0) -> list[Job]:
     records = [r for r in layout.read_manifest(dataset) if r["split"] == split]
     people = [r for r in records if r["person_fraction"] >= MIN_PERSON_FRACTION]
     if not people:
@@ -56,7 +59,9 @@ def make_jobs(dataset: Path, backgrounds: list[Path], out: Path, count: int, siz
         crop_from = records[rng.integers(len(records))] if not backgrounds or rng.random() < CROP_SHARE else None
         fallback = str(backgrounds[rng.integers(len(backgrounds))]) if backgrounds else None
         background = f"crop:{crop_from['id']}" if crop_from else str(fallback)
-        jobs.append(Job(i, seed, str(dataset), str(out), size, person, background, crop_from, fallback,
+        if empty and rng.random() < empty:  # drawn last: the other frames of a seed stay as they were
+            person = None
+        jobs.append(Job(i, seed, str(dataset), str(out), size, split, person, background, crop_from, fallback,
                         known.get(item_id(seed, i))))
     return jobs
 
@@ -76,13 +81,33 @@ def list_backgrounds(folder: Optional[Path]) -> list[Path]:
 
 def make_frame(job: Job) -> Optional[dict]:
     """Write frame job.index and return its manifest record (None when kept from a previous run)."""
-    recipe = {"seed": job.seed, "index": job.index, "person": job.person["id"], "background": job.background,
-              "size": list(job.size)}
+    recipe = {"seed": job.seed, "index": job.index, "person": job.person and job.person["id"],
+              "background": job.background, "size": list(job.size)}
     if job.known and job.known.get("recipe") == recipe and layout.outputs_intact(Path(job.out), job.known):
         return job.known
     rng = np.random.default_rng([job.seed, job.index, 1])
     width, height = job.size
     background = load_background(job, rng)
+    frame, alpha = (paste_person(job, background, rng) if job.person
+                    else (background, np.zeros(background.shape[:2], np.uint8)))
+    files = {"image": layout.encode_jpeg(frame), "mask": layout.encode_png(alpha)}
+    record_id = item_id(job.seed, job.index)
+    for kind, data in files.items():
+        layout.write_atomic(layout.OUTPUT_PATHS[kind](Path(job.out), record_id), data)
+    crop_licence = job.crop_from and job.crop_from["licence"]
+    person_licence = f"person: {job.person['licence']}; " if job.person else ""
+    return {
+        "id": record_id, "source": "composite", "source_id": f"{job.seed}-{job.index:06d}", "format": "composite",
+        "licence": f"{person_licence}background: {crop_licence or 'unknown'}",
+        "split": job.split, "width": width, "height": height,
+        "person_fraction": round(layout.person_fraction(alpha), 5),
+        "sha256": {kind: layout.sha256(data) for kind, data in files.items()}, "recipe": recipe,
+    }
+
+
+def paste_person(job: Job, background: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The frame with job.person framed, colour-matched and blended in, and its alpha."""
+    height, width = background.shape[:2]
     image, mask, _ = layout.load_item(Path(job.dataset), job.person)
     if rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
@@ -91,18 +116,7 @@ def make_frame(job: Job) -> Optional[dict]:
     alpha = cv2.warpAffine(np.ascontiguousarray(mask), matrix, (width, height), flags=cv2.INTER_LINEAR)
     alpha = soften(alpha, rng)
     fg = _core.harmonize(fg, alpha, background, amount=float(rng.uniform(0.2, 0.6)))
-    frame = blend(fg, background, alpha)
-    files = {"image": layout.encode_jpeg(frame), "mask": layout.encode_png(alpha)}
-    record_id = item_id(job.seed, job.index)
-    for kind, data in files.items():
-        layout.write_atomic(layout.OUTPUT_PATHS[kind](Path(job.out), record_id), data)
-    return {
-        "id": record_id, "source": "composite", "source_id": f"{job.seed}-{job.index:06d}", "format": "composite",
-        "licence": f"person: {job.person['licence']}; background: {'see person' if job.crop_from else 'unknown'}",
-        "split": job.person["split"], "width": width, "height": height,
-        "person_fraction": round(layout.person_fraction(alpha), 5),
-        "sha256": {kind: layout.sha256(data) for kind, data in files.items()}, "recipe": recipe,
-    }
+    return blend(fg, background, alpha), alpha
 
 
 def framing_matrix(mask: np.ndarray, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -202,11 +216,13 @@ def cover(photo: np.ndarray, width: int, height: int, rng: np.random.Generator) 
 
 
 def composite(dataset: Path, out: Path, count: int, backgrounds: Optional[Path] = None, size: tuple[int, int] = (640, 360),
-              seed: int = 0, split: str = "train", jobs: int = 1, progress: bool = True) -> list[dict]:
+              seed: int = 0, split: str = "train", jobs: int = 1, progress: bool = True, empty: float = 0.0) -> list[dict]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     known = {r["id"]: r for r in layout.read_manifest(out)}
-    work = make_jobs(Path(dataset), list_backgrounds(backgrounds), out, count, size, seed, split, known)
+    if not 0.0 <= empty <= 1.0:
+        raise ValueError(f"the share of empty frames must be in [0, 1], got {empty}")
+    work = make_jobs(Path(dataset), list_backgrounds(backgrounds), out, count, size, seed, split, known, empty)
     records = [r for r in run_tasks(make_frame, work, jobs, progress) if r is not None]
     made = {r["id"] for r in records}
     layout.write_manifest(out, [r for r in known.values() if r["id"] not in made] + records)
