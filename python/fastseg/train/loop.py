@@ -29,7 +29,7 @@ from .losses import LossWeights, texture_augment, total_loss
 from .metrics import mask_scores
 from .model import FastSegNet, InvertedResidual, ModelConfig
 
-LOG_TERMS = ("loss", "bce", "dice", "boundary", "consistency", "distill")
+LOG_TERMS = ("loss", "bce", "dice", "boundary", "consistency", "distill", "alpha")
 
 
 @dataclass
@@ -370,8 +370,10 @@ class Trainer:
     def log(self, row: dict) -> None:
         path = self.out / "log.csv"
         new = not path.exists()
+        # A run resumed by a newer fastseg keeps its log's columns (a new loss term is left out).
+        fields = list(row) if new else next(csv.reader(path.read_text().splitlines()))
         with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore", restval="")
             if new:
                 writer.writeheader()
             writer.writerow({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()})
