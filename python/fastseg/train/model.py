@@ -37,7 +37,8 @@ STRIDE = 16  # input sides must be multiples of this
 class ModelConfig:
     """Channel plan of one network. ``stages``: (channels, blocks, expansion[, kernel]) for the
     encoder stages at strides 4, 8 and 16 (the stem gives stride 2); kernel is the depthwise
-    size, 3 unless given: 5 at stride 16 sees 80 more input pixels for a few more weights."""
+    size, 3 unless given (5 at stride 16 widens each block's view by 16 input pixels a side
+    for a few more weights)."""
 
     stem: int = 16
     stages: Tuple[Tuple[int, ...], ...] = ((16, 1, 2), (32, 2, 3), (64, 3, 4))
