@@ -237,6 +237,20 @@ def test_a_dataset_needs_one_teacher_cache_per_teacher(tiny_dataset, tmp_path):
         prepare_teachers(config, progress=False)
 
 
+def test_a_dataset_can_repeat_one_source(tmp_path):
+    from fastseg.train.loop import load_train_items
+
+    root = write_tiny_dataset(tmp_path / "two", count=8, source="rare")
+    other = write_tiny_dataset(tmp_path / "other", count=8, source="common")
+    datasets = [{"root": str(root), "repeat": {"rare": 3}}, {"root": str(other)}]
+    items = load_train_items(tiny_config(root, tmp_path / "run", datasets=datasets))
+    counts = {s: sum(i.source == s for i in items) for s in ("rare", "common")}
+    assert counts == {"rare": 3 * 6, "common": 6}  # 6 of 8 items are train
+    datasets[0]["repeat"] = {"rare": 1.5}
+    with pytest.raises(ValueError, match="repeat of 'rare' must be a whole number"):
+        load_train_items(tiny_config(root, tmp_path / "run", datasets=datasets))
+
+
 def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_prediction():
     from fastseg.train.loop import with_own_prior
 

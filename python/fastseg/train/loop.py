@@ -36,7 +36,9 @@ LOG_TERMS = ("loss", "bce", "dice", "boundary", "consistency", "distill", "alpha
 class TrainConfig:
     name: str
     out: str
-    datasets: list  # [{"root": DIR, "teacher_cache": DIR, or one DIR per teacher, or absent}, ...]
+    # [{"root": DIR, "teacher_cache": DIR, or one DIR per teacher, or absent,
+    #   "repeat": {SOURCE: N} (optional: that source's items come N times an epoch)}, ...]
+    datasets: list
     val: str  # the dataset whose val split is scored, per source
     size: tuple = (144, 256)
     model: dict = field(default_factory=dict)
@@ -215,9 +217,16 @@ def prepare_teachers(config: TrainConfig, progress: bool) -> None:
 
 
 def load_train_items(config: TrainConfig) -> list:
+    """Every dataset's train items, a source listed in its ``"repeat"`` that many times (each
+    copy is its own sample index, so its crops and augmentations differ)."""
     items = []
     for spec in config.datasets:
-        items += load_items(Path(spec["root"]), "train", config.max_side, teacher_caches(spec))
+        repeat = spec.get("repeat", {})
+        for item in load_items(Path(spec["root"]), "train", config.max_side, teacher_caches(spec)):
+            count = repeat.get(item.source, 1)
+            if not (isinstance(count, int) and count >= 0):
+                raise ValueError(f"dataset {spec['root']}: repeat of {item.source!r} must be a whole number >= 0, not {count!r}")
+            items += [item] * count
     return items
 
 
