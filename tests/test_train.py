@@ -208,6 +208,32 @@ def test_warm_start_widens_depthwise_kernels_without_changing_the_output(tmp_pat
         torch.testing.assert_close(wide(image), small(image))
 
 
+def test_warm_start_adds_open_squeeze_excitation_gates_to_the_blocks(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    plain = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
+    torch.save({"model": plain.state_dict()}, tmp_path / "plain.pt")
+    gated = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "block_se": 2})).eval()
+    assert [block.se is not None for stage in gated.stages for block in stage] == [False, True, True]
+    warm_start(gated, tmp_path / "plain.pt")
+    image = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        block = gated.stages[2][0]
+        gate = block.se.gate(block.body[:-1](gated.stages[1](gated.stages[0](gated.stem(image)))))
+        assert torch.all((gate > 0.998) & (gate < 1.0))  # open, yet not where the hard sigmoid stops learning
+        torch.testing.assert_close(torch.sigmoid(gated(image)), torch.sigmoid(plain(image)), atol=0.01, rtol=0)
+    loss = gated(image).mean()
+    loss.backward()
+    assert gated.stages[2][0].se.gate[3].weight.grad.abs().sum() > 0  # the gate learns
+
+
+@pytest.mark.parametrize("count", [-1, 4])
+def test_block_se_counts_encoder_stages(count):
+    with pytest.raises(ValueError, match="block_se counts encoder stages"):
+        FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "block_se": count}))
+
+
 @pytest.mark.parametrize("stage", [[16, 1, 2, 4], [16, 1, 2, 5, 1], [16, 1]])
 def test_a_stage_kernel_must_be_three_or_five(stage):
     with pytest.raises(ValueError, match="kernel 3 or 5"):
@@ -381,12 +407,13 @@ def test_a_resumed_log_keeps_its_columns(tiny_dataset, tmp_path):
 
 @pytest.fixture(scope="module")
 def exported(tiny_dataset, tmp_path_factory) -> tuple[Path, Path, Path]:
-    """(checkpoint, float ONNX, INT8 ONNX) of a briefly trained tiny model."""
+    """(checkpoint, float ONNX, INT8 ONNX) of a briefly trained tiny model (its last stage's
+    blocks with squeeze-excitation gates, so those export too)."""
     from fastseg.train.export import export_checkpoint
     from fastseg.train.loop import Trainer
 
     out = tmp_path_factory.mktemp("export")
-    trainer = Trainer(tiny_config(tiny_dataset, out / "run", epochs=1), progress=False)
+    trainer = Trainer(tiny_config(tiny_dataset, out / "run", epochs=1, model={**TINY_MODEL, "block_se": 1}), progress=False)
     trainer.run()
     checkpoint = out / "run" / "last.pt"
     export_checkpoint(checkpoint, out / "tiny.onnx", int8_out=out / "tiny_int8.onnx", calibration=tiny_dataset,

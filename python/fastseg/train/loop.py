@@ -134,7 +134,8 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
       giving the mean of the four outputs it made (the same mask, without the 2x2 checkerboard);
     - a larger depthwise kernel gets the old one in its centre and zeros around it;
     - encoder blocks the checkpoint lacks (a deeper stage) start as identities: their last
-      BatchNorm is zero, so only the residual passes."""
+      BatchNorm is zero, so only the residual passes;
+    - a block's new squeeze-excitation starts (nearly) open, passing everything."""
     weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
     own = model.state_dict()
     for name, value in list(weights.items()):
@@ -157,7 +158,9 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     if "prior_in.weight" in own and "prior_in.weight" not in weights:  # a model without a prior
         weights["prior_in.weight"] = torch.zeros_like(own["prior_in.weight"])
     missing = [name for name in own if name not in weights]
-    for block in {name.split(".body.")[0] for name in missing}:
+    for block in {name.split(".se.")[0] for name in missing if ".se." in name}:
+        open_gate(model.get_submodule(block).se)
+    for block in {name.split(".body.")[0] for name in missing if ".se." not in name}:
         module = model.get_submodule(block) if block.startswith("stages.") else None
         if not (isinstance(module, InvertedResidual) and module.residual):
             raise ValueError(f"{checkpoint}: nothing to start {block!r} from")
@@ -165,6 +168,15 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     own = model.state_dict()
     weights.update({name: own[name] for name in missing})
     model.load_state_dict(weights)
+
+
+def open_gate(se: torch.nn.Module) -> None:
+    """A squeeze-excitation whose gate is 0.999 whatever its input: zero weights into the
+    hard sigmoid and a bias just below 3 (at 3 the gate is 1 but the hard sigmoid's gradient
+    is 0, and the gate would never learn)."""
+    last = se.gate[3]
+    nn.init.zeros_(last.weight)
+    nn.init.constant_(last.bias, 3.0 - 0.006)
 
 
 def centred_kernel(weight: torch.Tensor, shape: torch.Size) -> torch.Tensor:

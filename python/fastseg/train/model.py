@@ -31,6 +31,10 @@ import torch.nn.functional as F
 from torch import nn
 
 STRIDE = 16  # input sides must be multiples of this
+# A block's squeeze-excitation narrows to hidden / 16 channels (16 for the stride-16 blocks'
+# 256): at MobileNetV3's hidden / 4 five such gates would cost 165k weights, more than the
+# rest of the network, and the ONNX file must stay under 1 MB.
+BLOCK_SE_REDUCTION = 16
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class ModelConfig:
     # Where the previous mask enters: 1 = the stem's 4th input channel, 2 = added after the
     # stem at stride 2 (needs the bilinear head, whose stride-2 logits are then exportable).
     prior_stride: int = 1
+    # How many of the last encoder stages gate every block by squeeze-excitation (0: only the
+    # context block after the encoder has one).
+    block_se: int = 0
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
@@ -87,9 +94,11 @@ def conv_bn_act(cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: i
 
 
 class InvertedResidual(nn.Module):
-    """MobileNetV2 block; the residual add only when the shape is kept."""
+    """MobileNetV2 block; the residual add only when the shape is kept. With ``se`` the
+    depthwise output is gated by a squeeze-excitation before the projection (MobileNetV3):
+    each block sees the whole frame's mean, which tells a wall's texture from a coat's."""
 
-    def __init__(self, cin: int, cout: int, stride: int, expansion: int, kernel: int = 3) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, expansion: int, kernel: int = 3, se: bool = False) -> None:
         super().__init__()
         hidden = cin * expansion
         layers: List[nn.Module] = []
@@ -97,10 +106,15 @@ class InvertedResidual(nn.Module):
             layers.append(conv_bn_act(cin, hidden, 1))
         layers += [conv_bn_act(hidden, hidden, kernel, stride, groups=hidden), conv_bn_act(hidden, cout, 1, act=False)]
         self.body = nn.Sequential(*layers)
+        # Outside `body`, so the body's layer names match a checkpoint without it (warm starts).
+        self.se = SqueezeExcite(hidden, BLOCK_SE_REDUCTION) if se else None
         self.residual = stride == 1 and cin == cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(x)
+        y = self.body[:-1](x)
+        if self.se is not None:
+            y = self.se(y)
+        y = self.body[-1](y)
         return x + y if self.residual else y
 
 
@@ -149,9 +163,10 @@ class FastSegNet(nn.Module):
         self.stem = conv_bn_act(3 if config.prior_after_stem else config.in_channels, config.stem, 3, 2)
         self.prior_in = nn.Conv2d(1, config.stem, 1, bias=False) if config.prior_after_stem else None
         stages, cin = [], config.stem
-        for channels, blocks, expansion, *kernel in config.stages:
-            blocks_ = [InvertedResidual(cin, channels, 2, expansion, *kernel)]
-            blocks_ += [InvertedResidual(channels, channels, 1, expansion, *kernel) for _ in range(blocks - 1)]
+        for index, (channels, blocks, expansion, *kernel) in enumerate(config.stages):
+            se = index >= len(config.stages) - config.block_se
+            blocks_ = [InvertedResidual(cin, channels, 2, expansion, *kernel, se=se)]
+            blocks_ += [InvertedResidual(channels, channels, 1, expansion, *kernel, se=se) for _ in range(blocks - 1)]
             stages.append(nn.Sequential(*blocks_))
             cin = channels
         self.stages = nn.ModuleList(stages)
@@ -211,6 +226,8 @@ def check_config(config: ModelConfig) -> None:
         raise ValueError("the network has exactly 3 encoder stages and 3 decoder steps")
     if any(len(stage) not in (3, 4) or stage[3:] not in ((), (3,), (5,)) for stage in config.stages):
         raise ValueError(f"a stage is (channels, blocks, expansion[, kernel 3 or 5]), got {config.stages}")
+    if not 0 <= config.block_se <= len(config.stages):
+        raise ValueError(f"block_se counts encoder stages: 0 to {len(config.stages)}, got {config.block_se}")
     if config.prior_stride not in (1, 2):
         raise ValueError(f"prior_stride must be 1 or 2, got {config.prior_stride}")
     if config.prior_stride == 2 and not (config.prev_mask and config.head == "bilinear"):
