@@ -524,10 +524,18 @@ def test_eval_prints_the_table(exported, tiny_dataset, tmp_path, capsys):
                  "--rounds", "1", "--json", str(tmp_path / "eval.json")])
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "IoU tiny" in lines[1] and "BF tiny" in lines[1] and "flicker" in lines[1]
+    assert "IoU tiny" in lines[1] and "BF tiny" in lines[1] and "flicker" in lines[1] and "decisive" in lines[1]
     assert [line.split()[0] for line in lines[2:]] == ["tiny", "tiny_int8"]
     results = json.loads((tmp_path / "eval.json").read_text())
     assert 0.0 <= results[0]["iou"]["tiny"] <= 1.0 and results[0]["flicker"] >= 0.0
+    assert 0.0 <= results[0]["decisive"] <= 1.0
+
+
+def test_decisive_share_counts_pixels_outside_the_soft_band():
+    from fastseg.train.metrics import decisive_share
+
+    prob = np.array([[0.0, 0.05, 0.1, 0.5], [0.89, 0.9, 0.95, 1.0]], np.float32)
+    assert decisive_share(prob) == pytest.approx(6 / 8)  # 0.5 and 0.89 are in between
 
 
 def test_eval_refuses_a_folder_without_manifest(tmp_path, capsys):

@@ -18,7 +18,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..data import layout
-from .metrics import frame_change, mask_scores
+from .metrics import decisive_share, frame_change, mask_scores
 from .teacher import video_frames
 
 VIDEO_SUFFIXES = (".mkv", ".mp4", ".avi", ".mov", ".webm")
@@ -33,6 +33,7 @@ class ModelReport:
     inference_ms: float = float("nan")
     mask_ms: float = float("nan")  # preprocess + inference + post-processing, 640x480 frame
     flicker: float = float("nan")
+    decisive: float = float("nan")  # mean share of mask pixels below 0.1 or above 0.9, over the split
     size_bytes: Optional[int] = None
 
     @property
@@ -40,18 +41,21 @@ class ModelReport:
         return float(np.mean(list(self.iou.values()))) if self.iou else float("nan")
 
 
-def score_dataset(segmenter, dataset: Path, split: str = "val", limit: Optional[int] = None) -> tuple[dict, dict]:
-    """(mean IoU per source, mean boundary F per source) over `split` (at most `limit` items a source)."""
+def score_dataset(segmenter, dataset: Path, split: str = "val", limit: Optional[int] = None) -> tuple[dict, dict, float]:
+    """(mean IoU per source, mean boundary F per source, mean decisive share) over `split` (at
+    most `limit` items a source)."""
     per_source: dict[str, list] = {}
     for record in layout.read_manifest(dataset):
         if record["split"] != split or (limit and len(per_source.get(record["source"], [])) >= limit):
             continue
         image, mask, ignore = layout.load_item(dataset, record)
         segmenter.reset()
-        per_source.setdefault(record["source"], []).append(mask_scores(segmenter.mask(np.ascontiguousarray(image)), mask, ignore))
+        prob = segmenter.mask(np.ascontiguousarray(image))
+        per_source.setdefault(record["source"], []).append((*mask_scores(prob, mask, ignore), decisive_share(prob)))
     iou = {s: float(np.mean([v[0] for v in values])) for s, values in sorted(per_source.items())}
     bf = {s: float(np.mean([v[1] for v in values])) for s, values in sorted(per_source.items())}
-    return iou, bf
+    decisive = float(np.mean([v[2] for values in per_source.values() for v in values])) if per_source else float("nan")
+    return iou, bf, decisive
 
 
 def flicker(segmenter, videos: Sequence[Path], every: int = 1, max_side: int = 10_000) -> float:
@@ -104,7 +108,7 @@ def evaluate(models: Sequence[tuple[str, Optional[Path]]], open_segmenter: Calla
         report = ModelReport(label if path is None else path.stem, path,
                              size_bytes=os.path.getsize(path) if path is not None else None)
         if dataset is not None:
-            report.iou, report.boundary_f = score_dataset(seg, dataset, split, limit)
+            report.iou, report.boundary_f, report.decisive = score_dataset(seg, dataset, split, limit)
         if videos:
             report.flicker = flicker(seg, videos)
         reports.append(report)
@@ -115,16 +119,16 @@ def evaluate(models: Sequence[tuple[str, Optional[Path]]], open_segmenter: Calla
 
 
 def format_table(reports: Sequence[ModelReport]) -> str:
-    """One row per model: IoU and boundary F per source, their means, latency, flicker, size."""
+    """One row per model: IoU and boundary F per source, their means, latency, flicker, decisive share, size."""
     sources = sorted({s for r in reports for s in r.iou})
     header = (["model"] + [f"IoU {s}" for s in sources] + ["IoU mean"] + [f"BF {s}" for s in sources]
-              + ["infer ms", "mask ms", "flicker", "size KB"])
+              + ["infer ms", "mask ms", "flicker", "decisive", "size KB"])
     rows = [header]
     for r in reports:
         bf_values = [r.boundary_f.get(s, float("nan")) for s in sources]
         rows.append([r.name] + [f"{r.iou.get(s, float('nan')):.4f}" for s in sources] + [f"{r.mean_iou:.4f}"]
                     + [f"{v:.4f}" for v in bf_values]
-                    + [f"{r.inference_ms:.3f}", f"{r.mask_ms:.3f}", f"{r.flicker:.5f}",
+                    + [f"{r.inference_ms:.3f}", f"{r.mask_ms:.3f}", f"{r.flicker:.5f}", f"{r.decisive:.3f}",
                        "-" if r.size_bytes is None else f"{r.size_bytes / 1024:.0f}"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows)

@@ -50,6 +50,16 @@ def mask_scores(prob: np.ndarray, truth_u8: np.ndarray, ignore: Optional[np.ndar
     return iou(pred, truth, valid), boundary_f(pred, truth, valid)
 
 
+DECISIVE_BAND = (0.1, 0.9)
+
+
+def decisive_share(prob: np.ndarray) -> float:
+    """Share of a probability mask's pixels outside (0.1, 0.9): how close it is to a hard matte.
+    A composite shows the background through wherever the mask is in between."""
+    low, high = DECISIVE_BAND
+    return float(np.count_nonzero((prob <= low) | (prob >= high)) / prob.size)
+
+
 def frame_change(previous: np.ndarray, current: np.ndarray) -> float:
     """Mean absolute change of a probability mask between two frames (flicker)."""
     return float(np.mean(np.abs(current.astype(np.float32) - previous.astype(np.float32))))
