@@ -253,6 +253,23 @@ def test_several_teachers_give_the_mean_of_their_cached_masks(tiny_dataset, tmp_
     assert both[1].soft is None  # no teacher cached this item
 
 
+def test_a_teacher_margin_drops_the_teacher_that_misses_the_labelled_person(tiny_dataset, tmp_path):
+    from fastseg.train.dataset import load_items
+    from fastseg.train.teacher import soft_target_path
+
+    first = load_items(tiny_dataset, "train", 64)[0]
+    right = np.where(first.mask >= 128, 230, 10).astype(np.uint8)  # the label, softened
+    half = right.copy()
+    half[:, 32:] = 10  # misses the person's right half
+    for cache, plane in (("right", right), ("half", half), ("empty", np.zeros_like(right))):
+        layout.write_atomic(soft_target_path(tmp_path / cache, first.id), layout.encode_png(plane))
+    caches = [tmp_path / "right", tmp_path / "half", tmp_path / "empty"]
+    strict = load_items(tiny_dataset, "train", 64, caches, teacher_margin=0.05)[0]
+    loose = load_items(tiny_dataset, "train", 64, caches, teacher_margin=1.0)[0]
+    assert np.array_equal(strict.soft, right)  # the other two are far from the label
+    assert np.array_equal(loose.soft, np.round(np.mean([right, half, np.zeros_like(right)], axis=0)).astype(np.uint8))
+
+
 def test_a_dataset_needs_one_teacher_cache_per_teacher(tiny_dataset, tmp_path):
     from fastseg.train.loop import prepare_teachers
 

@@ -22,6 +22,7 @@ import torch
 
 from ..data import layout
 from ..data.augment import synthesize_prior, train_transform
+from .metrics import iou
 from .teacher import soft_target_path
 
 MEAN = 127.5  # input normalisation, in pixel units: (x - 127.5) / 127.5, recorded in the spec
@@ -47,15 +48,16 @@ def shrink(image: np.ndarray, max_side: int, interpolation: int) -> np.ndarray:
 
 
 def load_items(root: Path, split: str, max_side: int, teacher_caches: Sequence[Path] = (),
-               sources: Optional[Sequence[str]] = None) -> list[Item]:
+               sources: Optional[Sequence[str]] = None, teacher_margin: Optional[float] = None) -> list[Item]:
     """Every `split` item of a built dataset, shrunk to max_side, with its soft target: the mean
-    of the teachers' cached masks (those that have the item)."""
+    of the teachers' cached masks (those that have the item; with `teacher_margin`, only those
+    whose IoU with the item's label is within that margin of the best teacher's)."""
     items = []
     for record in layout.read_manifest(root):
         if record["split"] != split or (sources and record["source"] not in sources):
             continue
         image, mask, ignore = layout.load_item(root, record)
-        soft = mean_soft_target(teacher_caches, record["id"])
+        soft = mean_soft_target(teacher_caches, record["id"], None if teacher_margin is None else (mask, ignore, teacher_margin))
         items.append(Item(
             record["id"], record["source"], shrink(image, max_side, cv2.INTER_AREA), shrink(mask, max_side, cv2.INTER_LINEAR),
             None if ignore is None else shrink(ignore.astype(np.uint8), max_side, cv2.INTER_NEAREST) > 0,
@@ -64,12 +66,20 @@ def load_items(root: Path, split: str, max_side: int, teacher_caches: Sequence[P
     return items
 
 
-def mean_soft_target(caches: Sequence[Path], item_id: str) -> Optional[np.ndarray]:
-    """uint8 mean of the cached teacher masks of one item, or None when no cache has it."""
+def mean_soft_target(caches: Sequence[Path], item_id: str, trusted: Optional[tuple] = None) -> Optional[np.ndarray]:
+    """uint8 mean of the cached teacher masks of one item, or None when no cache has it.
+    ``trusted`` = (label, ignore, margin) keeps only the teachers whose IoU with the label is
+    within `margin` of the best one's: where one teacher misses the labelled person (MODNet, a
+    portrait model, on distant people in a street), the mean of the two would teach 0.5 there."""
     paths = [path for path in (soft_target_path(c, item_id) for c in caches) if path.is_file()]
     if not paths:
         return None
     planes = [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
+    if trusted is not None and len(planes) > 1:
+        label, ignore, margin = trusted
+        valid = None if ignore is None else ~ignore
+        scores = [iou(plane >= 128, label >= 128, valid) for plane in planes]
+        planes = [plane for plane, score in zip(planes, scores) if score >= max(scores) - margin]
     return np.round(np.mean(planes, axis=0)).astype(np.uint8)
 
 

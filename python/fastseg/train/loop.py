@@ -46,6 +46,9 @@ class TrainConfig:
     # {"name": "modnet", "path": FILE}, or a list of them: soft targets cached before training;
     # with several, a dataset names one cache per teacher and learns from their mean
     teacher: Optional[dict | list] = None
+    # With several teachers: distil each item from the teachers whose IoU with its label is
+    # within this margin of the best teacher's (None: always the mean of all of them)
+    teacher_margin: Optional[float] = None
     # {"videos": [CLIP, ...], "out": DIR, "every": N}: frames labelled once by the (first) teacher
     pseudo: Optional[dict] = None
     epochs: int = 30
@@ -234,7 +237,8 @@ def load_train_items(config: TrainConfig) -> list:
     items = []
     for spec in config.datasets:
         repeat = spec.get("repeat", {})
-        for item in load_items(Path(spec["root"]), "train", config.max_side, teacher_caches(spec)):
+        for item in load_items(Path(spec["root"]), "train", config.max_side, teacher_caches(spec),
+                               teacher_margin=config.teacher_margin):
             count = repeat.get(item.source, 1)
             if not (isinstance(count, int) and count >= 0):
                 raise ValueError(f"dataset {spec['root']}: repeat of {item.source!r} must be a whole number >= 0, not {count!r}")
