@@ -33,7 +33,7 @@ class ModelReport:
     inference_ms: float = float("nan")
     mask_ms: float = float("nan")  # preprocess + inference + post-processing, 640x480 frame
     flicker: float = float("nan")
-    decisive: float = float("nan")  # mean share of mask pixels below 0.1 or above 0.9, over the split
+    decisive: float = float("nan")  # mean share of mask pixels at or below 0.1 or at or above 0.9, over the split
     size_bytes: Optional[int] = None
 
     @property

@@ -4,7 +4,8 @@ The design follows what the seeds learned (PortraitNet, SINet, Slim-Net, MobileN
 decoders): a strided stem downsamples early, because the first full-resolution layers cost
 the most; inverted-residual blocks (expand 1x1, depthwise 3x3, project 1x1) carry the
 encoder; a squeeze-excitation context block on the deepest features gives the whole-image
-view that a person/background decision needs; the decoder adds (not concatenates) each skip
+view that a person/background decision needs (with ``block_se``, every block of the deepest
+stages gates itself by that view too, as in MobileNetV3); the decoder adds (not concatenates) each skip
 and upsamples with 2x2 stride-2 transposed convolutions or, with ``decoder_up="bilinear"``,
 1x1 convolutions and exact 2x bilinear resizes. Neither shifts the mask the way a bilinear
 resize with half-pixel misalignment does at even sizes: a stride-2 2x2 transposed convolution
