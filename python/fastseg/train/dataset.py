@@ -57,7 +57,7 @@ def load_items(root: Path, split: str, max_side: int, teacher_caches: Sequence[P
         if record["split"] != split or (sources and record["source"] not in sources):
             continue
         image, mask, ignore = layout.load_item(root, record)
-        soft = mean_soft_target(teacher_caches, record["id"], None if teacher_margin is None else (mask, ignore, teacher_margin))
+        soft = mean_soft_target(teacher_caches, record["id"], teacher_margin, mask, ignore)
         items.append(Item(
             record["id"], record["source"], shrink(image, max_side, cv2.INTER_AREA), shrink(mask, max_side, cv2.INTER_LINEAR),
             None if ignore is None else shrink(ignore.astype(np.uint8), max_side, cv2.INTER_NEAREST) > 0,
@@ -66,17 +66,17 @@ def load_items(root: Path, split: str, max_side: int, teacher_caches: Sequence[P
     return items
 
 
-def mean_soft_target(caches: Sequence[Path], item_id: str, trusted: Optional[tuple] = None) -> Optional[np.ndarray]:
-    """uint8 mean of the cached teacher masks of one item, or None when no cache has it.
-    ``trusted`` = (label, ignore, margin) keeps only the teachers whose IoU with the label is
-    within `margin` of the best one's: where one teacher misses the labelled person (MODNet, a
-    portrait model, on distant people in a street), the mean of the two would teach 0.5 there."""
+def mean_soft_target(caches: Sequence[Path], item_id: str, margin: Optional[float] = None,
+                     label: Optional[np.ndarray] = None, ignore: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    """uint8 mean of the cached teacher masks of one item, or None when no cache has it. With a
+    `margin`, only the teachers whose IoU with the item's uint8 `label` is within it of the best
+    one's: where one teacher misses the labelled person (MODNet, a portrait model, on distant
+    people in a street), the mean of the two would teach 0.5 there."""
     paths = [path for path in (soft_target_path(c, item_id) for c in caches) if path.is_file()]
     if not paths:
         return None
     planes = [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
-    if trusted is not None and len(planes) > 1:
-        label, ignore, margin = trusted
+    if margin is not None and len(planes) > 1:
         valid = None if ignore is None else ~ignore
         scores = [iou(plane >= 128, label >= 128, valid) for plane in planes]
         planes = [plane for plane, score in zip(planes, scores) if score >= max(scores) - margin]
