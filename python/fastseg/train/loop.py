@@ -237,12 +237,12 @@ def load_train_items(config: TrainConfig) -> list:
     items = []
     for spec in config.datasets:
         repeat = spec.get("repeat", {})
+        for source, count in repeat.items():
+            if not (isinstance(count, int) and count >= 0):
+                raise ValueError(f"dataset {spec['root']}: repeat of {source!r} must be a whole number >= 0, not {count!r}")
         for item in load_items(Path(spec["root"]), "train", config.max_side, teacher_caches(spec),
                                teacher_margin=config.teacher_margin):
-            count = repeat.get(item.source, 1)
-            if not (isinstance(count, int) and count >= 0):
-                raise ValueError(f"dataset {spec['root']}: repeat of {item.source!r} must be a whole number >= 0, not {count!r}")
-            items += [item] * count
+            items += [item] * repeat.get(item.source, 1)
     return items
 
 

@@ -4,9 +4,9 @@ The design follows what the seeds learned (PortraitNet, SINet, Slim-Net, MobileN
 decoders): a strided stem downsamples early, because the first full-resolution layers cost
 the most; inverted-residual blocks (expand 1x1, depthwise 3x3, project 1x1) carry the
 encoder; a squeeze-excitation context block on the deepest features gives the whole-image
-view that a person/background decision needs (with ``block_se``, every block of the deepest
-stages gates itself by that view too, as in MobileNetV3); the decoder adds (not concatenates) each skip
-and upsamples with 2x2 stride-2 transposed convolutions or, with ``decoder_up="bilinear"``,
+view that a person/background decision needs (with ``block_se``, every block of the
+deepest stages gates itself by that view too, as in MobileNetV3); the decoder adds (not
+concatenates) each skip and upsamples with 2x2 stride-2 transposed convolutions or, with ``decoder_up="bilinear"``,
 1x1 convolutions and exact 2x bilinear resizes. Neither shifts the mask the way a bilinear
 resize with half-pixel misalignment does at even sizes: a stride-2 2x2 transposed convolution
 maps every input pixel to exactly one 2x2 output block, and an exact 2x resize with half-pixel
@@ -112,10 +112,14 @@ class InvertedResidual(nn.Module):
         self.residual = stride == 1 and cin == cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body[:-1](x)
-        if self.se is not None:
-            y = self.se(y)
-        y = self.body[-1](y)
+        if self.se is None:
+            y = self.body(x)
+        else:  # the gate sits before the projection, the body's last layer
+            *layers, project = self.body  # (slicing a Sequential would build a new module every call)
+            y = x
+            for layer in layers:
+                y = layer(y)
+            y = project(self.se(y))
         return x + y if self.residual else y
 
 
