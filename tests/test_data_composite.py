@@ -90,6 +90,31 @@ def test_whole_person_cut_at_the_frame_bottom_for_head_and_shoulders():
     assert 0.5 < np.mean(cuts) < 1.0  # mostly head-and-shoulders or half body, sometimes whole
 
 
+def test_far_frames_show_the_whole_person_small_and_leave_the_other_frames_unchanged(tmp_path, dataset):
+    data, backgrounds = dataset
+    plain = composite(data, tmp_path / "plain", 12, backgrounds, size=(160, 90), seed=3, progress=False)
+    mixed = composite(data, tmp_path / "mixed", 12, backgrounds, size=(160, 90), seed=3, progress=False, far=0.5)
+    far = [r for r in mixed if r["recipe"].get("far")]
+    assert 0 < len(far) < 12
+    for r in far:
+        _, mask, _ = layout.load_item(tmp_path / "mixed", r)
+        rows = np.flatnonzero((mask > 127).any(axis=1))
+        # Whole (neither the top nor the bottom edge cuts it) and 20-50% of the frame's height.
+        assert rows[0] > 0 and rows[-1] < 89 and 0.15 * 90 <= rows[-1] - rows[0] + 1 <= 0.55 * 90
+    by_id = {r["id"]: r for r in plain}
+    assert all(r["sha256"] == by_id[r["id"]]["sha256"] for r in mixed if not r["recipe"].get("far"))
+    with pytest.raises(ValueError, match="far frames"):
+        composite(data, tmp_path / "bad", 2, backgrounds, size=(160, 90), progress=False, far=-0.1)
+
+
+def test_far_framing_keeps_a_person_the_photo_cuts_at_the_bottom_edge():
+    mask = np.zeros((200, 100), np.uint8)
+    mask[40:, 30:70] = 255  # cut by the photo's bottom edge: showing it small would float a torso
+    for seed in range(10):
+        m = framing_matrix(mask, 320, 180, np.random.default_rng(seed), far=True)
+        assert 200 * m[1, 1] + m[1, 2] >= 180 - 1e-6  # the cut still lands on the frame's bottom edge
+
+
 def test_people_free_crop_avoids_the_person():
     mask = np.zeros((300, 800), np.uint8)
     mask[:, 390:410] = 255

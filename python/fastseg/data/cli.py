@@ -91,6 +91,9 @@ def register_composite(sub) -> None:
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--empty", type=float, default=0.0, metavar="SHARE",
                    help="share of frames with nobody pasted: the background alone, an all-zero mask (default 0)")
+    p.add_argument("--far", type=float, default=0.0, metavar="SHARE",
+                   help="share of frames showing a whole person small (20-50%% of the frame's height), as across "
+                        "a room or a street; people their photo cuts off keep the webcam framing (default 0)")
     p.set_defaults(run=run_composite)
 
 
@@ -107,7 +110,7 @@ def run_composite(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         records = composite(args.dataset, args.out, args.count, args.backgrounds, (width, height), args.seed,
-                            args.split, max(1, args.jobs), empty=args.empty)
+                            args.split, max(1, args.jobs), empty=args.empty, far=args.far)
     except ValueError as e:
         raise CliError(str(e)) from e
     print(f"{len(records)} composites in {args.out} ({time.perf_counter() - start:.1f} s)")

@@ -2,7 +2,9 @@
 
 Each frame pastes one person onto a background (a people-free photo, or a people-free crop
 cut from a dataset photo), framed as a webcam sees people: head and shoulders, half body or
-full body in a 16:9 frame, cut off by the bottom edge. A share of frames (``empty``) keep the
+full body in a 16:9 frame, cut off by the bottom edge. A share of frames (``far``) show a
+whole person small instead, as across a room or a street: the photos of people in a busy
+street are where a webcam-trained model fails. A share of frames (``empty``) keep the
 background alone with an all-zero mask: a chair or a screen is not a person, and a frame
 with nobody in it must give an empty mask. The person's colours are pulled
 towards the background's (Reinhard transfer in CIELAB, `_core.harmonize`) so the model
@@ -29,6 +31,8 @@ MIN_PERSON_FRACTION = 0.05  # smaller people are too few pixels to paste large
 CROP_SHARE = 0.3  # share of backgrounds cut from dataset photos instead of the backgrounds folder
 MIN_CROP_WIDTH = 160
 FRAMINGS = (("head_and_shoulders", 0.5, (0.25, 0.4)), ("half_body", 0.3, (0.45, 0.65)), ("full_body", 0.2, (1.0, 1.0)))
+FAR_FILL = (0.2, 0.5)  # a far person's height, as a share of the frame's
+FAR_FEET = (0.65, 0.95)  # where a far person's feet stand, as a share of the frame's height
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,11 @@ class Job:
     crop_from: Optional[dict]  # the record to cut a background from
     fallback: Optional[str]  # the background file used when that record has no people-free crop
     known: Optional[dict]
+    far: bool = False  # framed small and whole (when the photo shows the person whole)
 
 
 def make_jobs(dataset: Path, backgrounds: list[Path], out: Path, count: int, size: tuple[int, int], seed: int,
-              split: str, known: dict[str, dict], empty: float = 0.0) -> list[Job]:
+              split: str, known: dict[str, dict], empty: float = 0.0, far: float = 0.0) -> list[Job]:
     records = [r for r in layout.read_manifest(dataset) if r["split"] == split]
     people = [r for r in records if r["person_fraction"] >= MIN_PERSON_FRACTION]
     if not people:
@@ -61,8 +66,9 @@ def make_jobs(dataset: Path, backgrounds: list[Path], out: Path, count: int, siz
         background = f"crop:{crop_from['id']}" if crop_from else str(fallback)
         if empty and rng.random() < empty:  # drawn last: the other frames of a seed stay as they were
             person = None
+        is_far = bool(far and person and rng.random() < far)  # likewise
         jobs.append(Job(i, seed, str(dataset), str(out), size, split, person, background, crop_from, fallback,
-                        known.get(item_id(seed, i))))
+                        known.get(item_id(seed, i)), is_far))
     return jobs
 
 
@@ -83,6 +89,8 @@ def make_frame(job: Job) -> Optional[dict]:
     """Write frame job.index and return its manifest record (None when kept from a previous run)."""
     recipe = {"seed": job.seed, "index": job.index, "person": job.person and job.person["id"],
               "background": job.background, "size": list(job.size)}
+    if job.far:  # only then, so frames made before `far` existed are still recognised
+        recipe["far"] = True
     if job.known and job.known.get("recipe") == recipe and layout.outputs_intact(Path(job.out), job.known):
         return job.known
     rng = np.random.default_rng([job.seed, job.index, 1])
@@ -111,7 +119,7 @@ def paste_person(job: Job, background: np.ndarray, rng: np.random.Generator) -> 
     image, mask, _ = layout.load_item(Path(job.dataset), job.person)
     if rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
-    matrix = framing_matrix(mask, width, height, rng)
+    matrix = framing_matrix(mask, width, height, rng, job.far)
     fg = cv2.warpAffine(np.ascontiguousarray(image), matrix, (width, height), flags=cv2.INTER_AREA if matrix[0, 0] < 1 else cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(np.ascontiguousarray(mask), matrix, (width, height), flags=cv2.INTER_LINEAR)
     alpha = soften(alpha, rng)
@@ -119,13 +127,16 @@ def paste_person(job: Job, background: np.ndarray, rng: np.random.Generator) -> 
     return blend(fg, background, alpha), alpha
 
 
-def framing_matrix(mask: np.ndarray, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+def framing_matrix(mask: np.ndarray, width: int, height: int, rng: np.random.Generator, far: bool = False) -> np.ndarray:
     """Scale and place the person like a webcam frames one. A person the photo already cuts at
     its bottom edge stays cut there (the cut lands on the frame's bottom edge); a whole person
-    is cut at a random body height, or shown whole with some floor below."""
+    is cut at a random body height, or shown whole with some floor below; with `far`, a whole
+    person is shown small, standing anywhere across the frame."""
     x0, y0, x1, y1 = person_box(mask)
     photo_h, photo_w = mask.shape
     cut_by_photo = y1 >= photo_h - 1
+    if far and not cut_by_photo:
+        return far_matrix((x0, y0, x1, y1), width, height, rng)
     names, weights, ranges = zip(*FRAMINGS)
     choice = 0 if cut_by_photo else rng.choice(len(FRAMINGS), p=weights)
     visible = 1.0 if cut_by_photo else rng.uniform(*ranges[choice])
@@ -143,6 +154,18 @@ def framing_matrix(mask: np.ndarray, width: int, height: int, rng: np.random.Gen
     if y0 <= 1 and offset_y > 0:  # cut at the top too: fill the frame's height rather than float
         scale = max(scale, height / cut_y)
         offset_y = 0
+    return np.array([[scale, 0, offset_x], [0, scale, offset_y]], np.float64)
+
+
+def far_matrix(box: tuple[int, int, int, int], width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A whole person FAR_FILL of the frame's height tall, feet at FAR_FEET of it, inside the frame."""
+    x0, y0, x1, y1 = box
+    scale = rng.uniform(*FAR_FILL) * height / max(y1 - y0, 1)
+    scale = min(scale, 0.9 * width / max(x1 - x0, 1))
+    offset_y = rng.uniform(*FAR_FEET) * height - y1 * scale
+    offset_y = max(offset_y, -y0 * scale)  # the head stays in the frame
+    person_w = (x1 - x0) * scale
+    offset_x = rng.uniform(0, max(width - person_w, 0)) - x0 * scale
     return np.array([[scale, 0, offset_x], [0, scale, offset_y]], np.float64)
 
 
@@ -216,13 +239,15 @@ def cover(photo: np.ndarray, width: int, height: int, rng: np.random.Generator) 
 
 
 def composite(dataset: Path, out: Path, count: int, backgrounds: Optional[Path] = None, size: tuple[int, int] = (640, 360),
-              seed: int = 0, split: str = "train", jobs: int = 1, progress: bool = True, empty: float = 0.0) -> list[dict]:
+              seed: int = 0, split: str = "train", jobs: int = 1, progress: bool = True, empty: float = 0.0,
+              far: float = 0.0) -> list[dict]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     known = {r["id"]: r for r in layout.read_manifest(out)}
-    if not 0.0 <= empty <= 1.0:
-        raise ValueError(f"the share of empty frames must be in [0, 1], got {empty}")
-    work = make_jobs(Path(dataset), list_backgrounds(backgrounds), out, count, size, seed, split, known, empty)
+    for share, what in ((empty, "empty"), (far, "far")):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"the share of {what} frames must be in [0, 1], got {share}")
+    work = make_jobs(Path(dataset), list_backgrounds(backgrounds), out, count, size, seed, split, known, empty, far)
     records = [r for r in run_tasks(make_frame, work, jobs, progress) if r is not None]
     made = {r["id"] for r in records}
     layout.write_manifest(out, [r for r in known.values() if r["id"] not in made] + records)
