@@ -576,3 +576,31 @@ def test_export_cli_scales_the_logits_and_refuses_a_scale_that_is_not_positive(e
         main(["export", str(checkpoint), "-o", str(tmp_path / "bad.onnx"), "--logit-scale", "0"])
     assert "expected a positive number, got '0'" in capsys.readouterr().err
     assert not (tmp_path / "bad.onnx").exists()
+
+
+def test_half_weights_halve_the_file_and_run_as_float32(exported, tmp_path):
+    """Convolution weights stored as float16 behind Casts: the weights take about half the bytes, ONNX
+    Runtime folds the casts at load (no Cast is left to run per frame) and the logits move
+    only by float16 rounding."""
+    import onnx
+    import onnxruntime as ort
+
+    from fastseg.cli import main
+
+    checkpoint, onnx_path, _ = exported
+    half = tmp_path / "half.onnx"
+    assert main(["export", str(checkpoint), "-o", str(half), "--name", "tiny", "--half-weights"]) == 0
+    stored = onnx.load(str(half)).graph
+    assert {init.data_type for init in stored.initializer if init.name.endswith("_float16")} == {onnx.TensorProto.FLOAT16}
+    weight_bytes = lambda graph: sum(onnx.numpy_helper.to_array(i).nbytes for i in graph.initializer)  # noqa: E731
+    assert weight_bytes(stored) < 0.55 * weight_bytes(onnx.load(str(onnx_path)).graph)
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    session = ort.InferenceSession(str(half), options, providers=["CPUExecutionProvider"])
+    assert not [n for n in onnx.load(str(tmp_path / "optimised.onnx")).graph.node if n.op_type == "Cast"]
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    full = ort.InferenceSession(str(onnx_path)).run(None, {"input": x})[0]
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], full, rtol=0, atol=0.02 * np.abs(full).max())
+    import fastseg
+
+    assert fastseg.Segmenter(path=half).spec.name == "tiny"  # the spec survives the rewrite

@@ -68,6 +68,9 @@ def register_export(sub) -> None:
     p.add_argument("--calibration-count", type=positive_int, default=200, help="calibration images (default 200)")
     p.add_argument("--logit-scale", type=positive_float, default=1.0,
                    help="multiply the logits: > 1 sharpens the mask, its 0.5 boundary stays (default 1)")
+    p.add_argument("--half-weights", action="store_true",
+                   help="store the float model's convolution weights as float16 (half the file; ONNX Runtime "
+                        "casts them back to float32 at load, so it runs as fast)")
     p.set_defaults(run=run_export)
 
 
@@ -79,7 +82,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise CliError(f"checkpoint not found: {args.checkpoint}")
     try:
         written = export_checkpoint(args.checkpoint, args.output, args.name, args.int8, args.calibration, args.calibration_count,
-                                    args.logit_scale)
+                                    args.logit_scale, args.half_weights)
     except ValueError as e:
         raise CliError(str(e)) from e
     for path in written:
