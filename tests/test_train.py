@@ -84,7 +84,9 @@ def test_every_config_in_the_repo_builds_its_model(config):
     train = TrainConfig.load(config)
     model = FastSegNet(ModelConfig.from_dict(train.model)).eval()
     assert model(torch.zeros(1, model.config.in_channels, *train.size)).shape == (1, 1, *train.size)
-    assert parameter_count(model) < 250_000
+    # The ONNX file must stay under 1 MB: 250k weights at float32, 480k with `--half-weights`
+    # (2 bytes a weight, plus the graph); a config above 250k ships only with half weights.
+    assert parameter_count(model) < 480_000
 
 
 def test_the_bilinear_head_has_no_checkerboard():
