@@ -115,6 +115,15 @@ def test_far_framing_keeps_a_person_the_photo_cuts_at_the_bottom_edge():
         assert 200 * m[1, 1] + m[1, 2] >= 180 - 1e-6  # the cut still lands on the frame's bottom edge
 
 
+def test_far_framing_shows_small_only_a_person_no_photo_edge_cuts():
+    whole, side_cut = np.zeros((200, 100), np.uint8), np.zeros((200, 100), np.uint8)
+    whole[40:180, 30:70] = 255
+    side_cut[40:180, 0:40] = 255  # the photo's left edge cuts this one: small, it would show a straight cut
+    for seed in range(10):
+        assert framing_matrix(whole, 320, 180, np.random.default_rng(seed), far=True)[0, 0] * 140 <= 0.5 * 180 + 1e-6
+        assert framing_matrix(side_cut, 320, 180, np.random.default_rng(seed), far=True)[1, 1] * 140 > 0.5 * 180
+
+
 def test_people_free_crop_avoids_the_person():
     mask = np.zeros((300, 800), np.uint8)
     mask[:, 390:410] = 255

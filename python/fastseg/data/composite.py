@@ -48,7 +48,7 @@ class Job:
     crop_from: Optional[dict]  # the record to cut a background from
     fallback: Optional[str]  # the background file used when that record has no people-free crop
     known: Optional[dict]
-    far: bool = False  # framed small and whole (when the photo shows the person whole)
+    far: bool = False  # framed small (when the photo cuts the person at no edge)
 
 
 def make_jobs(dataset: Path, backgrounds: list[Path], out: Path, count: int, size: tuple[int, int], seed: int,
@@ -135,7 +135,7 @@ def framing_matrix(mask: np.ndarray, width: int, height: int, rng: np.random.Gen
     x0, y0, x1, y1 = person_box(mask)
     photo_h, photo_w = mask.shape
     cut_by_photo = y1 >= photo_h - 1
-    if far and not cut_by_photo:
+    if far and not cut_by_photo and y0 > 1 and x0 > 1 and x1 < photo_w - 1:  # only a whole person stands alone
         return far_matrix((x0, y0, x1, y1), width, height, rng)
     names, weights, ranges = zip(*FRAMINGS)
     choice = 0 if cut_by_photo else rng.choice(len(FRAMINGS), p=weights)
@@ -241,12 +241,12 @@ def cover(photo: np.ndarray, width: int, height: int, rng: np.random.Generator) 
 def composite(dataset: Path, out: Path, count: int, backgrounds: Optional[Path] = None, size: tuple[int, int] = (640, 360),
               seed: int = 0, split: str = "train", jobs: int = 1, progress: bool = True, empty: float = 0.0,
               far: float = 0.0) -> list[dict]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    known = {r["id"]: r for r in layout.read_manifest(out)}
     for share, what in ((empty, "empty"), (far, "far")):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"the share of {what} frames must be in [0, 1], got {share}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    known = {r["id"]: r for r in layout.read_manifest(out)}
     work = make_jobs(Path(dataset), list_backgrounds(backgrounds), out, count, size, seed, split, known, empty, far)
     records = [r for r in run_tasks(make_frame, work, jobs, progress) if r is not None]
     made = {r["id"] for r in records}
