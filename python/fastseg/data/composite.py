@@ -134,8 +134,9 @@ def framing_matrix(mask: np.ndarray, width: int, height: int, rng: np.random.Gen
     person is shown small, standing anywhere across the frame."""
     x0, y0, x1, y1 = person_box(mask)
     photo_h, photo_w = mask.shape
-    cut_by_photo = y1 >= photo_h - 1
-    if far and not cut_by_photo and y0 > 1 and x0 > 1 and x1 < photo_w - 1:  # only a whole person stands alone
+    # Where the photo's own edges cut the person.
+    cut_left, cut_right, cut_top, cut_by_photo = x0 <= 1, x1 >= photo_w - 1, y0 <= 1, y1 >= photo_h - 1
+    if far and not (cut_left or cut_right or cut_top or cut_by_photo):  # only a whole person stands alone
         return far_matrix((x0, y0, x1, y1), width, height, rng)
     names, weights, ranges = zip(*FRAMINGS)
     choice = 0 if cut_by_photo else rng.choice(len(FRAMINGS), p=weights)
@@ -147,11 +148,11 @@ def framing_matrix(mask: np.ndarray, width: int, height: int, rng: np.random.Gen
     scale = min(scale, 1.3 * width / max(x1 - x0, 1))  # a very wide person still fits, roughly
     offset_y = height - cut_y * scale - (rng.uniform(0.02, 0.1) * height if whole else 0)
     offset_x = rng.uniform(0.3, 0.7) * width - (x0 + x1) / 2 * scale
-    if x0 <= 1:  # the photo cuts the person on the left: that cut must stay outside the frame
+    if cut_left:  # that cut must stay outside the frame
         offset_x = min(offset_x, 0)
-    if x1 >= photo_w - 1:
+    if cut_right:
         offset_x = max(offset_x, width - photo_w * scale)
-    if y0 <= 1 and offset_y > 0:  # cut at the top too: fill the frame's height rather than float
+    if cut_top and offset_y > 0:  # cut at the top too: fill the frame's height rather than float
         scale = max(scale, height / cut_y)
         offset_y = 0
     return np.array([[scale, 0, offset_x], [0, scale, offset_y]], np.float64)
