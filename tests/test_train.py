@@ -296,6 +296,36 @@ def test_a_dataset_can_repeat_one_source(tmp_path):
         load_train_items(tiny_config(root, tmp_path / "run", datasets=datasets))
 
 
+def test_shape_batches_hold_one_shape_each_the_nearest_to_every_crops_aspect(tiny_dataset, tmp_path):
+    from fastseg.train.loop import EpochDataset, ShapeBatchSampler, Trainer
+
+    # Square photos: a crop at the photo's aspect takes the square shape, one at the model's
+    # 2:1 aspect (`size`) the wide shape.
+    shapes = [[32, 64], [48, 48]]
+    trainer = Trainer(tiny_config(tiny_dataset, tmp_path / "run", size=(32, 64), shapes=shapes, batch_size=2,
+                                  model={**TINY_MODEL, "prev_mask": True, "head": "bilinear"}), progress=False)
+    sampler, data = trainer.sampler, EpochDataset(trainer.train_set)
+    assert isinstance(sampler, ShapeBatchSampler)
+    seen = set()
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert batches == list(sampler)  # the epoch alone decides them (resume)
+        for batch in batches:
+            assert len(batch) == 2
+            heights_widths = {tuple(data[key]["image"].shape[1:]) for key in batch}
+            assert len(heights_widths) == 1
+            seen |= heights_widths
+        per_shape = {}
+        for index in range(len(trainer.train_set)):
+            per_shape.setdefault(trainer.train_set.shape_of(index, epoch), []).append(index)
+        used = sorted(i for batch in batches for _, i in batch)
+        assert len(used) == sum(len(v) // 2 * 2 for v in per_shape.values())  # only part-batches dropped
+    assert seen == {(32, 64), (48, 48)}
+    row = trainer.run(stop_after=1)[0]
+    assert 0.0 <= row["iou_tiny"] <= 1.0  # the square val photos are scored at the square shape
+
+
 def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_prediction():
     from fastseg.train.loop import with_own_prior
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..data import layout
+from ..models import nearest_shape
 from ..data.augment import synthesize_prior, train_transform
 from .metrics import iou
 from .teacher import soft_target_path
@@ -103,11 +104,15 @@ class SegmentationSet(torch.utils.data.Dataset):
     """Samples for one split: dicts of float32 tensors image (C,H,W), target, valid, soft, soft_valid (1,H,W)."""
 
     def __init__(self, items: list[Item], size: tuple[int, int], train: bool, prev_mask: bool = False, seed: int = 0,
-                 prior_empty: float = 0.1) -> None:
+                 prior_empty: float = 0.1, shapes: Optional[Sequence[Sequence[int]]] = None) -> None:
         self.items, self.size, self.train, self.prev_mask, self.seed = items, tuple(size), train, prev_mask, seed
         self.prior_empty = prior_empty
         self.epoch = 0
-        self.transform = train_transform(self.size) if train else None
+        # Input shapes of a model fed at its frame's aspect: each sample takes the one nearest
+        # its crop's aspect (as `ModelSpec.input_size` picks one for a frame); `size` alone
+        # means every sample is squeezed to it.
+        self.shapes = [tuple(int(v) for v in shape) for shape in shapes] if shapes else [self.size]
+        self.transforms = {shape: train_transform(shape) for shape in self.shapes} if train else {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -118,29 +123,42 @@ class SegmentationSet(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         item = self.items[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        image, mask, ignore, soft = item.image, item.mask, item.ignore, item.soft
         if self.train:
-            image, mask, ignore, soft = self.augmented(item, rng)
+            box = random_crop(item, rng, self.size[1] / self.size[0])
+            image, mask, ignore, soft = self.augmented(item, rng, box, self.shape_for(box[3], box[2]))
         else:
-            image, mask, ignore, soft = self.resized(image, mask, ignore, soft)
+            shape = self.shape_for(*item.mask.shape)
+            image, mask, ignore, soft = self.resized(item.image, item.mask, item.ignore, item.soft, shape)
         return self.tensors(image, mask, ignore, soft, rng)
 
-    def resized(self, image, mask, ignore, soft):
-        h, w = self.size
+    def shape_for(self, height: int, width: int) -> tuple[int, int]:
+        return self.shapes[0] if len(self.shapes) == 1 else nearest_shape(height, width, self.shapes)
+
+    def shape_of(self, index: int, epoch: int) -> tuple[int, int]:
+        """The input shape sample `index` takes in `epoch` (the same draw `__getitem__` makes),
+        so a sampler can batch samples of one shape together."""
+        if not self.train:
+            return self.shape_for(*self.items[index].mask.shape)
+        box = random_crop(self.items[index], np.random.default_rng([self.seed, epoch, index]), self.size[1] / self.size[0])
+        return self.shape_for(box[3], box[2])
+
+    def resized(self, image, mask, ignore, soft, shape: tuple[int, int]):
+        h, w = shape
         resize = lambda a, interp: None if a is None else cv2.resize(a, (w, h), interpolation=interp)  # noqa: E731
         ignore_u8 = None if ignore is None else ignore.astype(np.uint8)
         ignore_out = resize(ignore_u8, cv2.INTER_NEAREST)
         return (resize(image, cv2.INTER_AREA), resize(mask, cv2.INTER_LINEAR),
                 None if ignore_out is None else ignore_out > 0, resize(soft, cv2.INTER_LINEAR))
 
-    def augmented(self, item: Item, rng: np.random.Generator):
-        x, y, w, h = random_crop(item, rng, self.size[1] / self.size[0])
+    def augmented(self, item: Item, rng: np.random.Generator, box: tuple[int, int, int, int], shape: tuple[int, int]):
+        x, y, w, h = box
         crop = lambda a: None if a is None else a[y:y + h, x:x + w]  # noqa: E731
-        image, mask, ignore, soft = self.resized(crop(item.image), crop(item.mask), crop(item.ignore), crop(item.soft))
+        image, mask, ignore, soft = self.resized(crop(item.image), crop(item.mask), crop(item.ignore), crop(item.soft), shape)
         masks = [mask, np.zeros_like(mask) if ignore is None else ignore.astype(np.uint8) * 255,
                  np.zeros_like(mask) if soft is None else soft]
-        self.transform.set_random_seed(int(rng.integers(2**31)))
-        out = self.transform(image=image, masks=masks)
+        transform = self.transforms[shape]
+        transform.set_random_seed(int(rng.integers(2**31)))
+        out = transform(image=image, masks=masks)
         mask, ignore_u8, soft_out = (np.asarray(m, np.uint8) for m in out["masks"])
         return out["image"], mask, ignore_u8 > 127, None if soft is None else soft_out
 

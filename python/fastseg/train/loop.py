@@ -57,6 +57,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: float = 1.0
     max_side: int = 384  # images are kept in memory at this long side
+    # [[h, w], ...]: input shapes for a model fed at each frame's aspect (every sample takes the
+    # one nearest its own); None: every sample squeezed to `size` (a fixed-size model)
+    shapes: Optional[list] = None
     workers: int = 1
     threads: int = 2
     seed: int = 0
@@ -99,6 +102,32 @@ class EpochSampler(torch.utils.data.Sampler):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         order = np.random.default_rng([self.seed, self.epoch]).permutation(self.length)
         return iter((self.epoch, int(i)) for i in order)
+
+
+class ShapeBatchSampler(torch.utils.data.Sampler):
+    """Batches of (epoch, index) whose samples share one input shape (`SegmentationSet.shapes`):
+    each shape's samples in a seeded order, cut into full batches, the batches shuffled."""
+
+    def __init__(self, data: SegmentationSet, batch_size: int, seed: int) -> None:
+        self.data, self.batch_size, self.seed, self.epoch = data, batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def batches(self) -> list[list[tuple[int, int]]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        by_shape: dict[tuple, list[int]] = {}
+        for index in rng.permutation(len(self.data)):
+            by_shape.setdefault(self.data.shape_of(int(index), self.epoch), []).append(int(index))
+        batches = [[(self.epoch, i) for i in indices[start:start + self.batch_size]]
+                   for indices in by_shape.values() for start in range(0, len(indices) - self.batch_size + 1, self.batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def __len__(self) -> int:
+        return len(self.batches())
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return iter(self.batches())
 
 
 class EpochDataset(torch.utils.data.Dataset):
@@ -275,10 +304,15 @@ class Trainer:
         self.weights = LossWeights(**config.loss)
         prev_mask = self.model.config.prev_mask
         self.train_set = SegmentationSet(load_train_items(config), config.size, True, prev_mask, config.seed,
-                                         prior_empty=config.prior_empty)
-        self.val_set = SegmentationSet(load_items(Path(config.val), "val", config.max_side), config.size, False, prev_mask)
-        self.sampler = EpochSampler(len(self.train_set), config.seed)
-        self.steps_per_epoch = len(self.train_set) // config.batch_size
+                                         prior_empty=config.prior_empty, shapes=config.shapes)
+        self.val_set = SegmentationSet(load_items(Path(config.val), "val", config.max_side), config.size, False, prev_mask,
+                                       shapes=config.shapes)
+        if config.shapes:
+            self.sampler = ShapeBatchSampler(self.train_set, config.batch_size, config.seed)
+            self.steps_per_epoch = len(self.sampler)  # a few less than one epoch's items / batch: part-batches are dropped
+        else:
+            self.sampler = EpochSampler(len(self.train_set), config.seed)
+            self.steps_per_epoch = len(self.train_set) // config.batch_size
         self.total_steps = self.steps_per_epoch * config.epochs
         self.epoch, self.step, self.best = 0, 0, -1.0
         self._loader: Optional[torch.utils.data.DataLoader] = None
@@ -307,8 +341,10 @@ class Trainer:
         self.sampler.set_epoch(self.epoch)
         if self._loader is None:
             workers = self.config.workers
+            batching = ({"batch_sampler": self.sampler} if isinstance(self.sampler, ShapeBatchSampler)
+                        else {"batch_size": self.config.batch_size, "sampler": self.sampler, "drop_last": True})
             self._loader = torch.utils.data.DataLoader(
-                EpochDataset(self.train_set), batch_size=self.config.batch_size, sampler=self.sampler, drop_last=True,
+                EpochDataset(self.train_set), **batching,
                 num_workers=workers, worker_init_fn=worker_init if workers else None,
                 multiprocessing_context="spawn" if workers else None, persistent_workers=workers > 0,
                 prefetch_factor=4 if workers else None,
@@ -351,8 +387,11 @@ class Trainer:
         label's stored size (the prediction upsampled bilinearly, as Segmenter does)."""
         self.model.eval()
         scores: dict[str, list] = {}
-        for start in range(0, len(self.val_set), 64):
-            indices = range(start, min(start + 64, len(self.val_set)))
+        by_shape: dict[tuple, list[int]] = {}
+        for i in range(len(self.val_set)):
+            by_shape.setdefault(self.val_set.shape_of(i, 0), []).append(i)
+        chunks = [same[start:start + 64] for same in by_shape.values() for start in range(0, len(same), 64)]
+        for indices in chunks:
             images = torch.stack([self.val_set[i]["image"] for i in indices]).contiguous(memory_format=torch.channels_last)
             probs = torch.sigmoid(self.model(images))[:, 0].numpy()
             for i, prob in zip(indices, probs):
