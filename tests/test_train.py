@@ -433,6 +433,24 @@ def test_resume_continues_identically(tiny_dataset, tmp_path):
     assert len(log) == 3 and log[0] == (tmp_path / "a" / "log.csv").read_text().splitlines()[0]
 
 
+def test_averaged_weights_are_saved_validated_and_resumed(tiny_dataset, tmp_path):
+    from fastseg.train.loop import Trainer
+
+    straight = Trainer(tiny_config(tiny_dataset, tmp_path / "a", ema=0.9), progress=False)
+    straight.run()
+    state = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    assert state["ema_steps"] == straight.step
+    trained, averaged = state["trained"]["stem.0.weight"], state["model"]["stem.0.weight"]
+    assert not torch.equal(trained, averaged)  # the checkpoint's model is the average, not the last step
+    torch.testing.assert_close(averaged, straight.ema.module.state_dict()["stem.0.weight"])
+    interrupted = Trainer(tiny_config(tiny_dataset, tmp_path / "b", ema=0.9), progress=False)
+    interrupted.run(stop_after=1)
+    resumed = Trainer(tiny_config(tiny_dataset, tmp_path / "b", ema=0.9), progress=False)
+    resumed.run(resume=True)
+    for name, value in straight.result.state_dict().items():
+        torch.testing.assert_close(resumed.result.state_dict()[name], value, msg=name)
+
+
 def test_a_resumed_log_keeps_its_columns(tiny_dataset, tmp_path):
     """A run started by an older fastseg (fewer loss terms) goes on with its own header."""
     import csv

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import teacher as teachers
 from .dataset import SegmentationSet, load_items
@@ -69,6 +70,10 @@ class TrainConfig:
     # previous-mask models: share of each batch whose prior is the model's own prediction for
     # the sample (as on video, where the prior is the last output, with the model's own errors)
     self_prior: float = 0.0
+    # The weights averaged over the steps (an exponential moving average with this decay per
+    # step, BatchNorm statistics included) are what is validated, saved as a checkpoint's
+    # "model" and exported: a step's weights jump with its batch; None: the last step's weights
+    ema: Optional[float] = None
 
     @classmethod
     def load(cls, path: Path, **overrides) -> "TrainConfig":
@@ -301,6 +306,8 @@ class Trainer:
         if config.init:
             warm_start(self.model, Path(config.init))
         self.optimizer = make_optimizer(self.model, config)
+        self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+                    if config.ema else None)
         self.weights = LossWeights(**config.loss)
         prev_mask = self.model.config.prev_mask
         self.train_set = SegmentationSet(load_train_items(config), config.size, True, prev_mask, config.seed,
@@ -320,18 +327,28 @@ class Trainer:
     # --- checkpoints ------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
+        state = {"model": self.result.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
                  "step": self.step, "best": self.best, "model_config": self.model.config.to_dict(),
                  "size": list(self.config.size), "name": self.config.name}
+        if self.ema is not None:  # the weights being trained, and how many steps the average holds
+            state.update(trained=self.model.state_dict(), ema_steps=int(self.ema.n_averaged))
         tmp = path.with_suffix(".tmp")
         torch.save(state, tmp)
         tmp.replace(path)  # a run killed while saving keeps the previous checkpoint
 
     def resume(self) -> None:
         state = torch.load(self.out / "last.pt", weights_only=True)
-        self.model.load_state_dict(state["model"])
+        self.model.load_state_dict(state.get("trained", state["model"]))
+        if self.ema is not None:
+            self.ema.module.load_state_dict(state["model"])
+            self.ema.n_averaged.fill_(state.get("ema_steps", 1))
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
+
+    @property
+    def result(self) -> torch.nn.Module:
+        """The network a checkpoint saves and validation scores: the averaged one, if any."""
+        return self.model if self.ema is None else self.ema.module
 
     # --- one epoch --------------------------------------------------------------------------
 
@@ -375,6 +392,8 @@ class Trainer:
             terms["loss"].backward()
             terms = {name: value.detach() for name, value in terms.items()}
             self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             self.step += 1
             batches += 1
             for name in LOG_TERMS:
@@ -385,7 +404,8 @@ class Trainer:
     def validate(self) -> dict:
         """Mean IoU and boundary F per source of the val split, each prediction scored at the
         label's stored size (the prediction upsampled bilinearly, as Segmenter does)."""
-        self.model.eval()
+        model = self.result
+        model.eval()
         scores: dict[str, list] = {}
         by_shape: dict[tuple, list[int]] = {}
         for i in range(len(self.val_set)):
@@ -393,7 +413,7 @@ class Trainer:
         chunks = [same[start:start + 64] for same in by_shape.values() for start in range(0, len(same), 64)]
         for indices in chunks:
             images = torch.stack([self.val_set[i]["image"] for i in indices]).contiguous(memory_format=torch.channels_last)
-            probs = torch.sigmoid(self.model(images))[:, 0].numpy()
+            probs = torch.sigmoid(model(images))[:, 0].numpy()
             for i, prob in zip(indices, probs):
                 item = self.val_set.items[i]
                 h, w = item.mask.shape
