@@ -230,6 +230,22 @@ def test_warm_start_adds_open_squeeze_excitation_gates_to_the_blocks(tmp_path):
     assert gated.stages[2][0].se.gate[3].weight.grad.abs().sum() > 0  # the gate learns
 
 
+def test_warm_start_adds_open_gates_to_the_decoder_steps(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    plain = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
+    torch.save({"model": plain.state_dict()}, tmp_path / "plain.pt")
+    gated = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "decoder_se": True})).eval()
+    assert all(up.se is not None for up in gated.ups) and all(up.se is None for up in plain.ups)
+    warm_start(gated, tmp_path / "plain.pt")
+    image = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.sigmoid(gated(image)), torch.sigmoid(plain(image)), atol=0.01, rtol=0)
+    gated(image).mean().backward()
+    assert all(up.se.gate[3].weight.grad.abs().sum() > 0 for up in gated.ups)  # the gates learn
+
+
 @pytest.mark.parametrize("count", [-1, 4])
 def test_block_se_counts_encoder_stages(count):
     with pytest.raises(ValueError, match="block_se counts encoder stages"):

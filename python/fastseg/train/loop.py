@@ -172,7 +172,8 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     - a larger depthwise kernel gets the old one in its centre and zeros around it;
     - encoder blocks the checkpoint lacks (a deeper stage) start as identities: their last
       BatchNorm is zero, so only the residual passes;
-    - a block's new squeeze-excitation starts (nearly) open, passing everything."""
+    - a new squeeze-excitation (an encoder block's or a decoder step's) starts (nearly) open,
+      passing everything."""
     weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
     own = model.state_dict()
     for name, value in list(weights.items()):

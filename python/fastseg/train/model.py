@@ -61,6 +61,10 @@ class ModelConfig:
     # How many of the last encoder stages gate every block by squeeze-excitation (0: only the
     # context block after the encoder has one).
     block_se: int = 0
+    # Every decoder step gates its channels by a squeeze-excitation of the frame after the
+    # skip joins (MediaPipe's selfie decoder does): the whole frame decides which of the
+    # encoder's edges (a coat's or a railing's) carry on to the mask.
+    decoder_se: bool = False
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
@@ -144,7 +148,7 @@ class UpBlock(nn.Module):
     convolution then an exact 2x bilinear resize: the transposed convolution's four kernel
     positions leave a grid texture in the mask that the bilinear step does not."""
 
-    def __init__(self, cin: int, cskip: int, cout: int, mode: str = "transposed") -> None:
+    def __init__(self, cin: int, cskip: int, cout: int, mode: str = "transposed", se: bool = False) -> None:
         super().__init__()
         if mode == "transposed":
             self.up = nn.Sequential(nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False), nn.BatchNorm2d(cout))
@@ -155,9 +159,11 @@ class UpBlock(nn.Module):
         # A 1x1 projection only where the skip's width differs from the decoder's.
         self.skip = nn.Identity() if cskip == cout else conv_bn_act(cskip, cout, 1, act=False)
         self.refine = nn.Sequential(conv_bn_act(cout, cout, 3, groups=cout), conv_bn_act(cout, cout, 1))
+        self.se = SqueezeExcite(cout) if se else None
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        return self.refine(torch.relu(self.up(x) + self.skip(skip)))
+        joined = torch.relu(self.up(x) + self.skip(skip))
+        return self.refine(joined if self.se is None else self.se(joined))
 
 
 class FastSegNet(nn.Module):
@@ -179,7 +185,7 @@ class FastSegNet(nn.Module):
         skips = [config.stages[1][0], config.stages[0][0], config.stem]  # strides 8, 4, 2
         ups, cin = [], cin
         for cskip, cout in zip(skips, config.decoder):
-            ups.append(UpBlock(cin, cskip, cout, config.decoder_up))
+            ups.append(UpBlock(cin, cskip, cout, config.decoder_up, config.decoder_se))
             cin = cout
         self.ups = nn.ModuleList(ups)
         self.head = make_head(config.head, cin)  # stride 2 -> full resolution logits
