@@ -236,7 +236,7 @@ def test_warm_start_adds_open_gates_to_the_decoder_steps(tmp_path):
     torch.manual_seed(0)
     plain = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
     torch.save({"model": plain.state_dict()}, tmp_path / "plain.pt")
-    gated = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "decoder_se": True})).eval()
+    gated = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "decoder_se": 3})).eval()
     assert all(up.se is not None for up in gated.ups) and all(up.se is None for up in plain.ups)
     warm_start(gated, tmp_path / "plain.pt")
     image = torch.randn(2, 3, 64, 64)
@@ -246,10 +246,11 @@ def test_warm_start_adds_open_gates_to_the_decoder_steps(tmp_path):
     assert all(up.se.gate[3].weight.grad.abs().sum() > 0 for up in gated.ups)  # the gates learn
 
 
+@pytest.mark.parametrize("field", ["block_se", "decoder_se"])
 @pytest.mark.parametrize("count", [-1, 4])
-def test_block_se_counts_encoder_stages(count):
-    with pytest.raises(ValueError, match="block_se counts encoder stages"):
-        FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "block_se": count}))
+def test_gate_counts_are_counts_of_stages(field, count):
+    with pytest.raises(ValueError, match=f"{field} counts"):
+        FastSegNet(ModelConfig.from_dict({**TINY_MODEL, field: count}))
 
 
 @pytest.mark.parametrize("stage", [[16, 1, 2, 4], [16, 1, 2, 5, 1], [16, 1]])

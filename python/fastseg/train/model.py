@@ -61,10 +61,11 @@ class ModelConfig:
     # How many of the last encoder stages gate every block by squeeze-excitation (0: only the
     # context block after the encoder has one).
     block_se: int = 0
-    # Every decoder step gates its channels by a squeeze-excitation of the frame after the
-    # skip joins (MediaPipe's selfie decoder does): the whole frame decides which of the
-    # encoder's edges (a coat's or a railing's) carry on to the mask.
-    decoder_se: bool = False
+    # How many of the coarsest decoder steps gate their channels by a squeeze-excitation of the
+    # frame after the skip joins (MediaPipe's selfie decoder gates all three): the whole frame
+    # decides which of the encoder's edges (a coat's or a railing's) carry on to the mask. The
+    # stride-2 step's gate costs the most (its multiply runs on 72x128 pixels).
+    decoder_se: int = 0
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
@@ -184,8 +185,8 @@ class FastSegNet(nn.Module):
         self.context = SqueezeExcite(cin)
         skips = [config.stages[1][0], config.stages[0][0], config.stem]  # strides 8, 4, 2
         ups, cin = [], cin
-        for cskip, cout in zip(skips, config.decoder):
-            ups.append(UpBlock(cin, cskip, cout, config.decoder_up, config.decoder_se))
+        for index, (cskip, cout) in enumerate(zip(skips, config.decoder)):
+            ups.append(UpBlock(cin, cskip, cout, config.decoder_up, se=index < config.decoder_se))
             cin = cout
         self.ups = nn.ModuleList(ups)
         self.head = make_head(config.head, cin)  # stride 2 -> full resolution logits
@@ -239,6 +240,8 @@ def check_config(config: ModelConfig) -> None:
         raise ValueError(f"a stage is (channels, blocks, expansion[, kernel 3 or 5]), got {config.stages}")
     if not 0 <= config.block_se <= len(config.stages):
         raise ValueError(f"block_se counts encoder stages: 0 to {len(config.stages)}, got {config.block_se}")
+    if not 0 <= config.decoder_se <= len(config.decoder):
+        raise ValueError(f"decoder_se counts decoder steps: 0 to {len(config.decoder)}, got {config.decoder_se}")
     if config.prior_stride not in (1, 2):
         raise ValueError(f"prior_stride must be 1 or 2, got {config.prior_stride}")
     if config.prior_stride == 2 and not (config.prev_mask and config.head == "bilinear"):
