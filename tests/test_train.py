@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -341,6 +342,25 @@ def test_shape_batches_hold_one_shape_each_the_nearest_to_every_crops_aspect(tin
     assert seen == {(32, 64), (48, 48)}
     row = trainer.run(stop_after=1)[0]
     assert 0.0 <= row["iou_tiny"] <= 1.0  # the square val photos are scored at the square shape
+
+
+def test_whole_samples_show_the_photo_as_segmenter_does(tiny_dataset, tmp_path):
+    from fastseg.train.dataset import SegmentationSet
+    from fastseg.train.loop import load_train_items
+
+    config = tiny_config(tiny_dataset, tmp_path / "run", size=(32, 64))
+    items = load_train_items(config)
+    whole = SegmentationSet(items, (64, 64), True, seed=1, whole=1.0)
+    for index in range(len(items)):
+        sample = whole[index]["target"][0].numpy()
+        label = cv2.resize(items[index].mask, (64, 64), interpolation=cv2.INTER_LINEAR) / 255.0
+        # the label whole, perhaps mirrored: the flip is the only geometry left
+        assert min(np.abs(sample - label).mean(), np.abs(sample - label[:, ::-1]).mean()) < 1e-6
+    cropped = SegmentationSet(items, (64, 64), True, seed=1)
+    assert any(cropped[i]["target"].sum() != whole[i]["target"].sum() for i in range(len(items)))
+    # No whole share draws nothing more: a run made before the option replays exactly.
+    plain, zero = SegmentationSet(items, (64, 64), True, seed=1), SegmentationSet(items, (64, 64), True, seed=1, whole=0.0)
+    torch.testing.assert_close(plain[0]["image"], zero[0]["image"])
 
 
 def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_prediction():

@@ -23,15 +23,18 @@ def require_albumentations():
     return albumentations
 
 
-def train_transform(size: tuple[int, int], strength: float = 1.0):
+def train_transform(size: tuple[int, int], strength: float = 1.0, zoom: bool = True):
     """An albumentations Compose for (height, width) = size. Call it as
-    t(image=bgr, masks=[mask, ignore_u8]) and read result["image"], result["masks"]."""
+    t(image=bgr, masks=[mask, ignore_u8]) and read result["image"], result["masks"]. With
+    `zoom` it first crops 50-100% of the image (and resizes back); without, the image stays
+    whole, as a camera frame reaches the model."""
     A = require_albumentations()
     s = strength
+    crop = [A.RandomResizedCrop(size=size, scale=(0.5, 1.0), ratio=(size[1] / size[0] * 0.8, size[1] / size[0] * 1.25),
+                                interpolation=cv2.INTER_AREA, mask_interpolation=cv2.INTER_LINEAR, p=1.0)] if zoom else []
     return A.Compose([
         A.HorizontalFlip(p=0.5),
-        A.RandomResizedCrop(size=size, scale=(0.5, 1.0), ratio=(size[1] / size[0] * 0.8, size[1] / size[0] * 1.25),
-                            interpolation=cv2.INTER_AREA, mask_interpolation=cv2.INTER_LINEAR, p=1.0),
+        *crop,
         A.RandomBrightnessContrast(brightness_limit=0.25 * s, contrast_limit=0.25 * s, p=0.7),
         A.RandomToneCurve(scale=0.15 * s, p=0.3),  # curves: a camera's tone mapping
         A.ColorJitter(brightness=0, contrast=0, saturation=(1 - 0.3 * s, 1 + 0.3 * s), hue=(-0.04 * s, 0.04 * s), p=0.5),

@@ -104,7 +104,7 @@ class SegmentationSet(torch.utils.data.Dataset):
     """Samples for one split: dicts of float32 tensors image (C,H,W), target, valid, soft, soft_valid (1,H,W)."""
 
     def __init__(self, items: list[Item], size: tuple[int, int], train: bool, prev_mask: bool = False, seed: int = 0,
-                 prior_empty: float = 0.1, shapes: Optional[Sequence[Sequence[int]]] = None) -> None:
+                 prior_empty: float = 0.1, shapes: Optional[Sequence[Sequence[int]]] = None, whole: float = 0.0) -> None:
         self.items, self.size, self.train, self.prev_mask, self.seed = items, tuple(size), train, prev_mask, seed
         self.prior_empty = prior_empty
         self.epoch = 0
@@ -112,7 +112,11 @@ class SegmentationSet(torch.utils.data.Dataset):
         # its crop's aspect (as `ModelSpec.input_size` picks one for a frame); `size` alone
         # means every sample is squeezed to it.
         self.shapes = [tuple(int(v) for v in shape) for shape in shapes] if shapes else [self.size]
-        self.transforms = {shape: train_transform(shape) for shape in self.shapes} if train else {}
+        self.transforms = {(shape, zoom): train_transform(shape, zoom=zoom) for shape in self.shapes
+                           for zoom in (True, False)} if train else {}
+        # Share of training samples shown whole (no crop, no zoom), as `Segmenter` shows the
+        # model a frame; the rest are crops of 30-100% of the photo, people larger than whole.
+        self.whole = whole
 
     def __len__(self) -> int:
         return len(self.items)
@@ -124,8 +128,8 @@ class SegmentationSet(torch.utils.data.Dataset):
         item = self.items[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.train:
-            box = random_crop(item, rng, self.size[1] / self.size[0])
-            image, mask, ignore, soft = self.augmented(item, rng, box, self.shape_for(box[3], box[2]))
+            box, zoom = self.train_box(item, rng)
+            image, mask, ignore, soft = self.augmented(item, rng, box, self.shape_for(box[3], box[2]), zoom)
         else:
             shape = self.shape_for(*item.mask.shape)
             image, mask, ignore, soft = self.resized(item.image, item.mask, item.ignore, item.soft, shape)
@@ -139,8 +143,15 @@ class SegmentationSet(torch.utils.data.Dataset):
         so a sampler can batch samples of one shape together."""
         if not self.train:
             return self.shape_for(*self.items[index].mask.shape)
-        box = random_crop(self.items[index], np.random.default_rng([self.seed, epoch, index]), self.size[1] / self.size[0])
+        box, _ = self.train_box(self.items[index], np.random.default_rng([self.seed, epoch, index]))
         return self.shape_for(box[3], box[2])
+
+    def train_box(self, item: Item, rng: np.random.Generator) -> tuple[tuple[int, int, int, int], bool]:
+        """((x, y, w, h), zoom) of a training sample: the whole photo, not zoomed (a `whole`
+        share of samples), or a crop that the transform zooms into further."""
+        if self.whole and rng.random() < self.whole:  # no draw without `whole`: older runs replay unchanged
+            return (0, 0, item.mask.shape[1], item.mask.shape[0]), False
+        return random_crop(item, rng, self.size[1] / self.size[0]), True
 
     def resized(self, image, mask, ignore, soft, shape: tuple[int, int]):
         h, w = shape
@@ -150,13 +161,14 @@ class SegmentationSet(torch.utils.data.Dataset):
         return (resize(image, cv2.INTER_AREA), resize(mask, cv2.INTER_LINEAR),
                 None if ignore_out is None else ignore_out > 0, resize(soft, cv2.INTER_LINEAR))
 
-    def augmented(self, item: Item, rng: np.random.Generator, box: tuple[int, int, int, int], shape: tuple[int, int]):
+    def augmented(self, item: Item, rng: np.random.Generator, box: tuple[int, int, int, int], shape: tuple[int, int],
+                  zoom: bool = True):
         x, y, w, h = box
         crop = lambda a: None if a is None else a[y:y + h, x:x + w]  # noqa: E731
         image, mask, ignore, soft = self.resized(crop(item.image), crop(item.mask), crop(item.ignore), crop(item.soft), shape)
         masks = [mask, np.zeros_like(mask) if ignore is None else ignore.astype(np.uint8) * 255,
                  np.zeros_like(mask) if soft is None else soft]
-        transform = self.transforms[shape]
+        transform = self.transforms[shape, zoom]
         transform.set_random_seed(int(rng.integers(2**31)))
         out = transform(image=image, masks=masks)
         mask, ignore_u8, soft_out = (np.asarray(m, np.uint8) for m in out["masks"])

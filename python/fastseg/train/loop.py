@@ -74,6 +74,9 @@ class TrainConfig:
     # step, BatchNorm statistics included) are what is validated, saved as a checkpoint's
     # "model" and exported: a step's weights jump with its batch; None: the last step's weights
     ema: Optional[float] = None
+    # Share of training samples shown whole, uncropped and unzoomed: how `Segmenter` shows the
+    # model a frame (the rest are crops of 30-100% of the photo, so people larger than whole)
+    whole: float = 0.0
 
     @classmethod
     def load(cls, path: Path, **overrides) -> "TrainConfig":
@@ -312,7 +315,7 @@ class Trainer:
         self.weights = LossWeights(**config.loss)
         prev_mask = self.model.config.prev_mask
         self.train_set = SegmentationSet(load_train_items(config), config.size, True, prev_mask, config.seed,
-                                         prior_empty=config.prior_empty, shapes=config.shapes)
+                                         prior_empty=config.prior_empty, shapes=config.shapes, whole=config.whole)
         self.val_set = SegmentationSet(load_items(Path(config.val), "val", config.max_side), config.size, False, prev_mask,
                                        shapes=config.shapes)
         if config.shapes:
