@@ -7,7 +7,8 @@ from a checkpoint sees exactly the samples the uninterrupted run would have seen
 
 The geometry matches how `Segmenter` feeds a fixed-size model: the whole frame squeezed to
 the model's size (area averaging). Training crops either keep the photo's own aspect (then
-squeezed, as at inference) or the model's aspect (a webcam frame cut from the photo).
+squeezed, as at inference) or the model's aspect (a webcam frame cut from the photo); with
+`whole`, that share of samples is the whole photo, unzoomed, as `Segmenter` shows a frame.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 import torch
 
 from ..data import layout
-from ..models import nearest_shape
 from ..data.augment import synthesize_prior, train_transform
+from ..models import nearest_shape
 from .metrics import iou
 from .teacher import soft_target_path
 
