@@ -333,3 +333,34 @@ def test_the_quickstart_command_blurs_the_sample_with_the_built_in_model(capsys,
     assert change[background].mean() > 3 * change[person].mean()
     assert after[background].mean() < 0.75 * before[background].mean()
     assert after[person].mean() > 0.9 * before[person].mean()
+
+
+# The core install has no pillow, scipy, albumentations, torch or onnx (extras): the CLI and the
+# Quickstart's job must not import them. A fresh `pip install .` once failed exactly so.
+EXTRAS_ONLY = ("PIL", "scipy", "albumentations", "torch", "onnx")
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="the repository's samples/ folder is absent (installed wheel)")
+def test_the_quickstart_runs_without_the_extras_libraries(tmp_path):
+    import subprocess
+
+    out = tmp_path / "out.mp4"
+    script = (
+        "import sys\n"
+        f"for name in {EXTRAS_ONLY!r}:\n"
+        "    sys.modules[name] = None  # any import of it now raises ImportError\n"
+        "from fastseg.cli import main\n"
+        f"sys.exit(main(['video', {str(SAMPLE)!r}, '-o', {str(out)!r}, '--effect', 'blur']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(read_clip(out)[0]) == len(read_clip(SAMPLE)[0])
+
+
+def test_a_data_tool_without_its_extra_names_the_extra(monkeypatch, tmp_path):
+    from fastseg.data import readers
+
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    with pytest.raises(ImportError, match=r"needs pillow: pip install 'fastseg\[data\]'"):
+        readers.read_image(tmp_path / "photo.jpg")

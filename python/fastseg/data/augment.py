@@ -14,13 +14,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-
-def require_albumentations():
-    try:
-        import albumentations
-    except ImportError as e:
-        raise ImportError("fastseg.data.augment needs albumentations>=2.0: pip install 'fastseg[data]'") from e
-    return albumentations
+from . import require
 
 
 def train_transform(size: tuple[int, int], strength: float = 1.0, zoom: bool = True):
@@ -28,7 +22,7 @@ def train_transform(size: tuple[int, int], strength: float = 1.0, zoom: bool = T
     t(image=bgr, masks=[mask, ignore_u8]) and read result["image"], result["masks"]. With
     `zoom` it first crops 50-100% of the image (and resizes back); without, the image stays
     whole, as a camera frame reaches the model."""
-    A = require_albumentations()
+    A = require("albumentations", "albumentations>=2.0")
     s = strength
     crop = [A.RandomResizedCrop(size=size, scale=(0.5, 1.0), ratio=(size[1] / size[0] * 0.8, size[1] / size[0] * 1.25),
                                 interpolation=cv2.INTER_AREA, mask_interpolation=cv2.INTER_LINEAR, p=1.0)] if zoom else []

@@ -13,11 +13,15 @@ import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+
+from . import require
+
+if TYPE_CHECKING:  # pillow is the data extra's, imported when a photo is first read
+    from PIL import Image
 
 VOC_PERSON = 15
 VOC_IGNORE = 255
@@ -42,14 +46,14 @@ def to_alpha(person: np.ndarray) -> np.ndarray:
 
 def open_fully(path: Path) -> Image.Image:
     """Open and decode the whole file now, so a truncated or corrupt file raises here."""
-    with Image.open(path) as img:
+    with require("PIL.Image", "pillow").open(path) as img:
         img.load()
         return img.copy()
 
 
 def read_image(path: Path) -> np.ndarray:
     """A photo as BGR uint8, EXIF rotation applied (PIL refuses truncated JPEGs, cv2 does not)."""
-    img = ImageOps.exif_transpose(open_fully(path)).convert("RGB")
+    img = require("PIL.ImageOps", "pillow").exif_transpose(open_fully(path)).convert("RGB")
     return np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
 
 
@@ -156,7 +160,7 @@ def decode_supervisely_bitmap(data: str) -> np.ndarray:
     """A Supervisely bitmap: base64 of a zlib-compressed PNG; the mask is its alpha channel when
     it has one (RGBA), else the image itself."""
     png = zlib.decompress(base64.b64decode(data))
-    img = Image.open(io.BytesIO(png))
+    img = require("PIL.Image", "pillow").open(io.BytesIO(png))
     img.load()
     if img.mode in ("RGBA", "LA"):
         return np.asarray(img.getchannel("A")) > 0
