@@ -364,3 +364,10 @@ def test_a_data_tool_without_its_extra_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "PIL.Image", None)
     with pytest.raises(ImportError, match=r"needs pillow: pip install 'fastseg\[data\]'"):
         readers.read_image(tmp_path / "photo.jpg")
+
+
+def test_data_build_without_its_extra_says_which_extra(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    code, _, stderr = run_cli(capsys, "data", "build", tmp_path, "--out", tmp_path / "out")
+    assert code == 2 and "needs pillow: pip install 'fastseg[data]'" in stderr
+    assert not (tmp_path / "out").exists()

@@ -18,9 +18,8 @@ from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 import cv2
 import numpy as np
-from PIL import Image
 
-from . import layout
+from . import layout, require
 from .readers import Label, read_image, to_alpha
 from .sources import Item, Source, file_sha256, label_checksum, load_label
 
@@ -167,7 +166,7 @@ def jpeg_as_is(path: Path) -> Optional[bytes]:
     Not when EXIF says to rotate, since the layout's images are stored upright."""
     if path.suffix.lower() not in (".jpg", ".jpeg"):
         return None
-    with Image.open(path) as img:
+    with require("PIL.Image", "pillow").open(path) as img:
         if img.format != "JPEG" or img.getexif().get(0x0112, 1) != 1:
             return None
     return path.read_bytes()

@@ -6,7 +6,17 @@ import argparse
 from pathlib import Path
 
 from ..cli import CliError
+from . import require
 from .sources import FORMATS
+
+
+def require_data_extra() -> None:
+    """The libraries `build` and `composite` read photos and labels with (the `data` extra)."""
+    for module, package in (("PIL", "pillow"), ("scipy", "scipy")):
+        try:
+            require(module, package)
+        except ImportError as e:
+            raise CliError(str(e)) from e
 
 
 def register(sub) -> None:
@@ -34,6 +44,7 @@ def register_build(sub) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    require_data_extra()
     from .build import build
     from .sources import open_source
 
@@ -98,6 +109,7 @@ def register_composite(sub) -> None:
 
 
 def run_composite(args: argparse.Namespace) -> int:
+    require_data_extra()
     import time
 
     from .composite import composite
