@@ -160,18 +160,6 @@ def test_dynamic_size_keeps_the_aspect_on_a_multiple(tmp_path):
         assert seg._buffers.input.shape == (1, 3, 48, 64)
 
 
-def test_nearest_shape_goes_by_the_aspect_on_a_log_scale():
-    from fastseg.models import nearest_shape
-
-    shapes = [(144, 256), (160, 224), (192, 192), (224, 160), (256, 144)]
-    assert nearest_shape(1080, 1920, shapes) == (144, 256)
-    assert nearest_shape(480, 640, shapes) == (160, 224)
-    assert nearest_shape(825, 550, shapes) == (224, 160)  # 2:3 portrait
-    assert nearest_shape(500, 500, shapes) == (192, 192)
-    assert nearest_shape(1920, 1080, shapes) == (256, 144)
-    assert nearest_shape(100, 1000, shapes) == (144, 256)  # wider than any: the widest
-
-
 def test_frame_size_changes_reallocate(tiny):
     with fastseg.Segmenter(path=tiny) as seg:
         # (10, 10) and (1, 200) are smaller than the model's 24 x 32 mask along some axis

@@ -314,6 +314,18 @@ def test_a_dataset_can_repeat_one_source(tmp_path):
         load_train_items(tiny_config(root, tmp_path / "run", datasets=datasets))
 
 
+def test_nearest_shape_goes_by_the_aspect_on_a_log_scale():
+    from fastseg.train.dataset import nearest_shape
+
+    shapes = [(144, 256), (160, 224), (192, 192), (224, 160), (256, 144)]
+    assert nearest_shape(1080, 1920, shapes) == (144, 256)
+    assert nearest_shape(480, 640, shapes) == (160, 224)
+    assert nearest_shape(825, 550, shapes) == (224, 160)  # 2:3 portrait
+    assert nearest_shape(500, 500, shapes) == (192, 192)
+    assert nearest_shape(1920, 1080, shapes) == (256, 144)
+    assert nearest_shape(100, 1000, shapes) == (144, 256)  # wider than any: the widest
+
+
 def test_shape_batches_hold_one_shape_each_the_nearest_to_every_crops_aspect(tiny_dataset, tmp_path):
     from fastseg.train.loop import EpochDataset, ShapeBatchSampler, Trainer
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
@@ -107,14 +106,6 @@ class ModelSpec:
         if unknown:
             raise ValueError(f"unknown fastseg.spec field(s) {unknown}; known: {sorted(known)}")
         return cls(**data)
-
-
-def nearest_shape(frame_height: int, frame_width: int, shapes: Sequence[Tuple[int, int]]) -> Tuple[int, int]:
-    """Of several (height, width) input shapes, the one whose aspect is nearest the frame's (in
-    log ratio, so 2:1 and 1:2 are as far from square): a model trained on these shapes sees
-    every frame about as undistorted as it can."""
-    aspect = math.log(frame_width / frame_height)
-    return min(shapes, key=lambda hw: abs(math.log(hw[1] / hw[0]) - aspect))
 
 
 def _round_down(value: float, multiple: int) -> int:

@@ -13,6 +13,7 @@ squeezed, as at inference) or the model's aspect (a webcam frame cut from the ph
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -23,7 +24,6 @@ import torch
 
 from ..data import layout
 from ..data.augment import synthesize_prior, train_transform
-from ..models import nearest_shape
 from .metrics import iou
 from .teacher import soft_target_path
 
@@ -85,6 +85,14 @@ def mean_soft_target(caches: Sequence[Path], item_id: str, margin: Optional[floa
     return np.round(np.mean(planes, axis=0)).astype(np.uint8)
 
 
+def nearest_shape(frame_height: int, frame_width: int, shapes: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """Of several (height, width) input shapes, the one whose aspect is nearest the frame's (in
+    log ratio, so 2:1 and 1:2 are as far from square): a sample then reaches the model about
+    as undistorted as it can."""
+    aspect = math.log(frame_width / frame_height)
+    return min(shapes, key=lambda hw: abs(math.log(hw[1] / hw[0]) - aspect))
+
+
 def normalise(image_bgr: np.ndarray) -> np.ndarray:
     """uint8 BGR H x W x 3 -> float32 RGB 3 x H x W, as the exported spec says."""
     rgb = image_bgr[:, :, ::-1].astype(np.float32)
@@ -110,11 +118,11 @@ class SegmentationSet(torch.utils.data.Dataset):
         self.prior_empty = prior_empty
         self.epoch = 0
         # Input shapes of a model fed at its frame's aspect: each sample takes the one nearest
-        # its crop's aspect (as `ModelSpec.input_size` picks one for a frame); `size` alone
-        # means every sample is squeezed to it.
+        # its crop's aspect (`Segmenter` itself squeezes every frame into a fixed-size model's
+        # `size`); `size` alone means every sample is squeezed to it.
         self.shapes = [tuple(int(v) for v in shape) for shape in shapes] if shapes else [self.size]
         self.transforms = {(shape, zoom): train_transform(shape, zoom=zoom) for shape in self.shapes
-                           for zoom in (True, False)} if train else {}
+                           for zoom in ((True, False) if whole else (True,))} if train else {}
         # Share of training samples shown whole (no crop, no zoom), as `Segmenter` shows the
         # model a frame; the rest are crops of 30-100% of the photo, people larger than whole.
         self.whole = whole
