@@ -375,6 +375,36 @@ def test_whole_samples_show_the_photo_as_segmenter_does(tiny_dataset, tmp_path):
     torch.testing.assert_close(plain[0]["image"], zero[0]["image"])
 
 
+def test_zoomed_out_samples_show_the_whole_photo_smaller_inside_a_mirrored_border(tiny_dataset, tmp_path):
+    from fastseg.train.dataset import SegmentationSet, framed
+    from fastseg.train.loop import load_train_items
+
+    config = tiny_config(tiny_dataset, tmp_path / "run", size=(32, 64))
+    items = load_train_items(config)
+    far = SegmentationSet(items, (64, 64), True, seed=1, zoom_out=1.0)
+    for index, item in enumerate(items):
+        box, border = far.train_box(item, np.random.default_rng([1, 0, index]))  # the draw __getitem__ makes
+        height, width = item.mask.shape
+        top, bottom, left, right = border
+        assert box == (0, 0, width, height)
+        assert 0.15 * height - 1 <= top + bottom <= 0.8 * height + 1 and 0.15 * width - 1 <= left + right <= 0.8 * width + 1
+        # the person's label is mirrored with the image: the border repeats the photo's edge rows
+        framed_mask = framed(item.mask, border)
+        assert np.array_equal(framed_mask[top:top + height, left:left + width], item.mask)
+        if top:
+            assert np.array_equal(framed_mask[top - 1], framed_mask[top + 1])
+        label = cv2.resize(framed_mask, (64, 64), interpolation=cv2.INTER_LINEAR) / 255.0
+        sample = far[index]["target"][0].numpy()
+        assert min(np.abs(sample - label).mean(), np.abs(sample - label[:, ::-1]).mean()) < 1e-6
+    ignore = np.zeros((4, 6), bool)
+    ignore[0, 0] = True
+    assert framed(ignore, (2, 0, 0, 0)).dtype == bool and framed(ignore, (2, 0, 0, 0))[2:].tolist() == ignore.tolist()
+    # Shares add up: half whole, half zoomed out leaves no crop.
+    mixed = SegmentationSet(items, (64, 64), True, seed=1, whole=0.5, zoom_out=0.5)
+    views = [mixed.train_box(item, np.random.default_rng([1, 0, i]))[1] for i, item in enumerate(items)]
+    assert all(view is not None for view in views)
+
+
 def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_prediction():
     from fastseg.train.loop import with_own_prior
 

@@ -77,6 +77,9 @@ class TrainConfig:
     # Share of training samples shown whole, uncropped and unzoomed: how `Segmenter` shows the
     # model a frame (the rest are crops of 30-100% of the photo, so people larger than whole)
     whole: float = 0.0
+    # Share of training samples shown zoomed out: the whole photo inside a mirrored border,
+    # 1.15-1.8x its sides, so people smaller than whole (further from the camera)
+    zoom_out: float = 0.0
 
     @classmethod
     def load(cls, path: Path, **overrides) -> "TrainConfig":
@@ -315,7 +318,8 @@ class Trainer:
         self.weights = LossWeights(**config.loss)
         prev_mask = self.model.config.prev_mask
         self.train_set = SegmentationSet(load_train_items(config), config.size, True, prev_mask, config.seed,
-                                         prior_empty=config.prior_empty, shapes=config.shapes, whole=config.whole)
+                                         prior_empty=config.prior_empty, shapes=config.shapes, whole=config.whole,
+                                         zoom_out=config.zoom_out)
         self.val_set = SegmentationSet(load_items(Path(config.val), "val", config.max_side), config.size, False, prev_mask,
                                        shapes=config.shapes)
         if config.shapes:
