@@ -562,7 +562,7 @@ def exported(tiny_dataset, tmp_path_factory) -> tuple[Path, Path, Path]:
     trainer = Trainer(tiny_config(tiny_dataset, out / "run", epochs=1, model={**TINY_MODEL, "block_se": 1}), progress=False)
     trainer.run()
     checkpoint = out / "run" / "last.pt"
-    export_checkpoint(checkpoint, out / "tiny.onnx", int8_out=out / "tiny_int8.onnx", calibration=tiny_dataset,
+    export_checkpoint([checkpoint], out / "tiny.onnx", int8_out=out / "tiny_int8.onnx", calibration=tiny_dataset,
                       calibration_count=4)
     return checkpoint, out / "tiny.onnx", out / "tiny_int8.onnx"
 
@@ -705,6 +705,34 @@ def test_export_cli_scales_the_logits_and_refuses_a_scale_that_is_not_positive(e
         main(["export", str(checkpoint), "-o", str(tmp_path / "bad.onnx"), "--logit-scale", "0"])
     assert "expected a positive number, got '0'" in capsys.readouterr().err
     assert not (tmp_path / "bad.onnx").exists()
+
+
+def test_export_of_several_checkpoints_averages_their_weights_and_refuses_another_model(exported, tmp_path, capsys):
+    import onnxruntime as ort
+
+    from fastseg.cli import main
+    from fastseg.train.export import load_checkpoint
+
+    checkpoint, onnx_path, _ = exported
+    state = torch.load(checkpoint, weights_only=True)
+    shifted = {key: value + 1.0 if value.is_floating_point() else value for key, value in state["model"].items()}
+    torch.save({**state, "model": shifted}, tmp_path / "shifted.pt")
+    soup, _ = load_checkpoint(checkpoint, tmp_path / "shifted.pt")
+    for key, value in soup.state_dict().items():
+        expected = state["model"][key] + 0.5 if value.is_floating_point() else state["model"][key]
+        torch.testing.assert_close(value, expected)
+    # Averaging a checkpoint with itself exports the same model.
+    assert main(["export", str(checkpoint), str(checkpoint), "-o", str(tmp_path / "same.onnx")]) == 0
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    single, same = (ort.InferenceSession(str(p)).run(None, {"input": x})[0] for p in (onnx_path, tmp_path / "same.onnx"))
+    np.testing.assert_allclose(same, single, rtol=1e-5, atol=1e-5)
+    other = {**state, "model_config": {**state["model_config"], "stem": state["model_config"]["stem"] + 8}}
+    torch.save(other, tmp_path / "other.pt")
+    assert main(["export", str(checkpoint), str(tmp_path / "other.pt"), "-o", str(tmp_path / "mixed.onnx")]) == 2
+    assert "another model or input size than the first checkpoint's" in capsys.readouterr().err
+    assert main(["export", str(checkpoint), str(tmp_path / "missing.pt"), "-o", str(tmp_path / "mixed.onnx")]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert not (tmp_path / "mixed.onnx").exists()
 
 
 def test_half_weights_halve_the_file_and_run_as_float32(exported, tmp_path):

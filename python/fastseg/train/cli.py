@@ -60,7 +60,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 def register_export(sub) -> None:
     p = sub.add_parser("export", help="write a trained checkpoint as ONNX with its fastseg.spec (and INT8)")
-    p.add_argument("checkpoint", type=Path, help="a checkpoint of `fastseg train` (best.pt or last.pt)")
+    p.add_argument("checkpoint", type=Path, nargs="+",
+                   help="a checkpoint of `fastseg train` (best.pt or last.pt); several of one model export their "
+                        "averaged weights")
     p.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file to write")
     p.add_argument("--name", help="model name in the spec (default: the output's stem)")
     p.add_argument("--int8", type=Path, metavar="FILE", help="also write a static INT8 model here")
@@ -78,8 +80,9 @@ def run_export(args: argparse.Namespace) -> int:
     require_torch()
     from .export import export_checkpoint
 
-    if not args.checkpoint.is_file():
-        raise CliError(f"checkpoint not found: {args.checkpoint}")
+    for checkpoint in args.checkpoint:
+        if not checkpoint.is_file():
+            raise CliError(f"checkpoint not found: {checkpoint}")
     try:
         written = export_checkpoint(args.checkpoint, args.output, args.name, args.int8, args.calibration, args.calibration_count,
                                     args.logit_scale, args.half_weights)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -51,11 +51,31 @@ class ExportGraph(torch.nn.Module):
         return logits if prior is None else (logits, torch.sigmoid(logits))
 
 
-def load_checkpoint(path: Path) -> tuple[FastSegNet, dict]:
+def load_checkpoint(path: Path, *more: Path) -> tuple[FastSegNet, dict]:
+    """The model of a checkpoint, or with `more`, of their averaged weights (a uniform "model
+    soup": checkpoints of one lineage, such as a run and its fine-tuned continuation, average
+    into a model that is often better and steadier than either); and the first one's state."""
     state = torch.load(path, weights_only=True, map_location="cpu")
     model = FastSegNet(ModelConfig.from_dict(state["model_config"]))
-    model.load_state_dict(state["model"])
+    weights = state["model"]
+    if more:
+        weights = averaged_weights([weights] + [same_model(state, other) for other in more])
+    model.load_state_dict(weights)
     return model.eval(), state
+
+
+def same_model(first: dict, path: Path) -> dict:
+    """The weights of checkpoint `path`, if its model and input size are `first`'s."""
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    if state["model_config"] != first["model_config"] or tuple(state["size"]) != tuple(first["size"]):
+        raise ValueError(f"{path}: another model or input size than the first checkpoint's; only one model's weights average")
+    return state["model"]
+
+
+def averaged_weights(weights: Sequence[dict]) -> dict:
+    """The mean of each float tensor (BatchNorm statistics included); counters keep the first's."""
+    return {key: torch.stack([w[key] for w in weights]).mean(0) if value.is_floating_point() else value
+            for key, value in weights[0].items()}
 
 
 def spec_for(name: str, config: ModelConfig, size: tuple[int, int]) -> ModelSpec:
@@ -176,12 +196,12 @@ def quantize_int8(float_model: Path, out: Path, spec: ModelSpec, dataset: Path, 
     return out
 
 
-def export_checkpoint(checkpoint: Path, out: Path, name: Optional[str] = None, int8_out: Optional[Path] = None,
+def export_checkpoint(checkpoints: Sequence[Path], out: Path, name: Optional[str] = None, int8_out: Optional[Path] = None,
                       calibration: Optional[Path] = None, calibration_count: int = 200, logit_scale: float = 1.0,
                       half_weights: bool = False) -> list[Path]:
     """The float ONNX (and optionally the INT8 one, quantised from the float32 weights) of a
-    checkpoint; returns the files written."""
-    model, state = load_checkpoint(checkpoint)
+    checkpoint, or of the average of several (`load_checkpoint`); returns the files written."""
+    model, state = load_checkpoint(*checkpoints)
     for path in (out, int8_out or out):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     spec = spec_for(name or Path(out).stem, model.config, tuple(state["size"]))
