@@ -707,20 +707,25 @@ def test_export_cli_scales_the_logits_and_refuses_a_scale_that_is_not_positive(e
     assert not (tmp_path / "bad.onnx").exists()
 
 
-def test_export_of_several_checkpoints_averages_their_weights_and_refuses_another_model(exported, tmp_path, capsys):
+def test_several_checkpoints_export_and_start_a_run_as_their_averaged_weights_and_refuse_another_model(
+        exported, tmp_path, capsys):
     import onnxruntime as ort
 
     from fastseg.cli import main
     from fastseg.train.export import load_checkpoint
+    from fastseg.train.loop import warm_start
 
     checkpoint, onnx_path, _ = exported
     state = torch.load(checkpoint, weights_only=True)
     shifted = {key: value + 1.0 if value.is_floating_point() else value for key, value in state["model"].items()}
     torch.save({**state, "model": shifted}, tmp_path / "shifted.pt")
     soup, _ = load_checkpoint(checkpoint, tmp_path / "shifted.pt")
-    for key, value in soup.state_dict().items():
-        expected = state["model"][key] + 0.5 if value.is_floating_point() else state["model"][key]
-        torch.testing.assert_close(value, expected)
+    started = FastSegNet(ModelConfig.from_dict(state["model_config"]))
+    warm_start(started, checkpoint, tmp_path / "shifted.pt")  # a config's "init": [A, B]
+    for model in (soup, started):
+        for key, value in model.state_dict().items():
+            expected = state["model"][key] + 0.5 if value.is_floating_point() else state["model"][key]
+            torch.testing.assert_close(value, expected)
     # Averaging a checkpoint with itself exports the same model.
     assert main(["export", str(checkpoint), str(checkpoint), "-o", str(tmp_path / "same.onnx")]) == 0
     x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)

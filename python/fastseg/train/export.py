@@ -26,6 +26,7 @@ from .. import _core
 from ..data import layout
 from ..data.augment import synthesize_prior
 from ..models import SPEC_METADATA_KEY, ModelSpec
+from . import checkpoint
 from .dataset import MEAN, STD
 from .model import FastSegNet, ModelConfig
 
@@ -51,31 +52,13 @@ class ExportGraph(torch.nn.Module):
         return logits if prior is None else (logits, torch.sigmoid(logits))
 
 
-def load_checkpoint(path: Path, *more: Path) -> tuple[FastSegNet, dict]:
-    """The model of a checkpoint, or with `more`, of their averaged weights (a uniform "model
-    soup": checkpoints of one lineage, such as a run and its fine-tuned continuation, average
-    into a model that is often better and steadier than either); and the first one's state."""
-    state = torch.load(path, weights_only=True, map_location="cpu")
+def load_checkpoint(*paths: Path) -> tuple[FastSegNet, dict]:
+    """The model of a checkpoint, or of several's averaged weights (`checkpoint.averaged`),
+    and the first one's state."""
+    weights, state = checkpoint.averaged(paths)
     model = FastSegNet(ModelConfig.from_dict(state["model_config"]))
-    weights = state["model"]
-    if more:
-        weights = averaged_weights([weights] + [same_model(state, other) for other in more])
     model.load_state_dict(weights)
     return model.eval(), state
-
-
-def same_model(first: dict, path: Path) -> dict:
-    """The weights of checkpoint `path`, if its model and input size are `first`'s."""
-    state = torch.load(path, weights_only=True, map_location="cpu")
-    if state["model_config"] != first["model_config"] or tuple(state["size"]) != tuple(first["size"]):
-        raise ValueError(f"{path}: another model or input size than the first checkpoint's; only one model's weights average")
-    return state["model"]
-
-
-def averaged_weights(weights: Sequence[dict]) -> dict:
-    """The mean of each float tensor (BatchNorm statistics included); counters keep the first's."""
-    return {key: torch.stack([w[key] for w in weights]).mean(0) if value.is_floating_point() else value
-            for key, value in weights[0].items()}
 
 
 def spec_for(name: str, config: ModelConfig, size: tuple[int, int]) -> ModelSpec:

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from . import checkpoint
 from . import teacher as teachers
 from .dataset import SegmentationSet, load_items
 from .losses import LossWeights, texture_augment, total_loss
@@ -65,7 +66,9 @@ class TrainConfig:
     threads: int = 2
     seed: int = 0
     consistency_share: float = 0.25  # share of each batch that also runs as a texture-augmented copy
-    init: Optional[str] = None  # a checkpoint whose weights start the run (see `warm_start`)
+    # a checkpoint whose weights start the run (see `warm_start`), or a list of checkpoints of
+    # one model whose averaged weights do
+    init: Optional[str | list[str]] = None
     prior_empty: float = 0.1  # previous-mask models: share of samples whose prior is empty (a first frame)
     # previous-mask models: share of each batch whose prior is the model's own prediction for
     # the sample (as on video, where the prior is the last output, with the model's own errors)
@@ -165,9 +168,9 @@ def make_model(config: TrainConfig) -> FastSegNet:
     return FastSegNet(ModelConfig.from_dict(config.model)).to(memory_format=torch.channels_last)
 
 
-def warm_start(model: FastSegNet, checkpoint: Path) -> None:
-    """Load a checkpoint's weights into `model`, adapting changes of design so a run can start
-    from a trained model instead of from scratch:
+def warm_start(model: FastSegNet, *checkpoints: Path) -> None:
+    """Load a checkpoint's weights (several: their mean, `checkpoint.averaged`) into `model`,
+    adapting changes of design so a run can start from a trained model instead of from scratch:
     - a stem that takes more input channels gets zeros for the extra ones: a 3-channel model
       becomes a previous-mask model that starts out exactly as it was, ignoring the prior;
     - a stem whose prior moved to stride 2 (``prior_stride=2``) gets, as its 1x1 prior
@@ -180,7 +183,7 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
       BatchNorm is zero, so only the residual passes;
     - a new squeeze-excitation (an encoder block's or a decoder step's) starts (nearly) open,
       passing everything."""
-    weights = torch.load(checkpoint, weights_only=True, map_location="cpu")["model"]
+    weights = dict(checkpoint.averaged(checkpoints)[0])
     own = model.state_dict()
     for name, value in list(weights.items()):
         if name.startswith("head.") and name not in own:  # transposed (head.weight) -> bilinear (head.0.weight)
@@ -207,7 +210,7 @@ def warm_start(model: FastSegNet, checkpoint: Path) -> None:
     for block in {name.split(".body.")[0] for name in missing if ".se." not in name}:
         module = model.get_submodule(block) if block.startswith("stages.") else None
         if not (isinstance(module, InvertedResidual) and module.residual):
-            raise ValueError(f"{checkpoint}: nothing to start {block!r} from")
+            raise ValueError(f"{checkpoints[0]}: nothing to start {block!r} from")
         nn.init.zeros_(module.body[-1][1].weight)
     own = model.state_dict()
     weights.update({name: own[name] for name in missing})
@@ -311,7 +314,7 @@ class Trainer:
         prepare_teachers(config, progress)
         self.model = make_model(config)
         if config.init:
-            warm_start(self.model, Path(config.init))
+            warm_start(self.model, *(Path(p) for p in ([config.init] if isinstance(config.init, str) else config.init)))
         self.optimizer = make_optimizer(self.model, config)
         self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
                     if config.ema else None)
