@@ -1,9 +1,10 @@
 """Reading the weights of `fastseg train` checkpoints, one or several averaged.
 
-Averaging checkpoints of one lineage (a run and its fine-tuned continuation) makes a uniform
-"model soup" (Wortsman et al., 2022): the mean of weights that lie in one basin is often a
-better and steadier model than either. `fastseg export A.pt B.pt` exports such a mean and a
-config's `"init": [A, B]` starts a run from one.
+Averaging checkpoints of one lineage (a run and its fine-tuned continuation, or fine-tunes of
+one start) makes a uniform "model soup" (Wortsman et al., 2022): weights that lie in one basin
+average into a model too, here about as accurate as the best of them and as steady or steadier
+(see the model card). `fastseg export A.pt B.pt` exports such a mean and a config's
+`"init": [A, B]` starts a run from one.
 """
 
 from __future__ import annotations

@@ -171,8 +171,8 @@ class SegmentationSet(torch.utils.data.Dataset):
     def train_box(self, item: Item, rng: np.random.Generator) -> tuple[tuple[int, int, int, int], Optional[tuple]]:
         """((x, y, w, h), border) of a training sample. Border None: a crop that the transform
         zooms into further; else the whole photo, unzoomed, inside a mirrored border of
-        (top, bottom, left, right) pixels: none for the `whole` share of samples, as much as
-        the photo again (1.15-1.8x its sides) for the `zoom_out` share."""
+        (top, bottom, left, right) pixels: none for the `whole` share of samples, one that
+        makes the frame 1.15-1.8x the photo's sides for the `zoom_out` share."""
         height, width = item.mask.shape
         draw = rng.random() if self.whole or self.zoom_out else 1.0  # no draw without them: older runs replay
         if draw < self.whole:

@@ -348,7 +348,7 @@ class Trainer:
         tmp.replace(path)  # a run killed while saving keeps the previous checkpoint
 
     def resume(self) -> None:
-        state = torch.load(self.out / "last.pt", weights_only=True)
+        state = checkpoint.read(self.out / "last.pt")
         self.model.load_state_dict(state.get("trained", state["model"]))
         if self.ema is not None:
             self.ema.module.load_state_dict(state["model"])
