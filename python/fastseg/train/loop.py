@@ -314,7 +314,7 @@ class Trainer:
         prepare_teachers(config, progress)
         self.model = make_model(config)
         if config.init:
-            warm_start(self.model, *(Path(p) for p in ([config.init] if isinstance(config.init, str) else config.init)))
+            warm_start(self.model, *map(Path, one_or_many(config.init)))
         self.optimizer = make_optimizer(self.model, config)
         self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
                     if config.ema else None)
