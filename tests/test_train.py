@@ -247,7 +247,26 @@ def test_warm_start_adds_open_gates_to_the_decoder_steps(tmp_path):
     assert all(up.se.gate[3].weight.grad.abs().sum() > 0 for up in gated.ups)  # the gates learn
 
 
-@pytest.mark.parametrize("field", ["block_se", "decoder_se"])
+def test_warm_start_adds_skip_gates_that_start_as_the_plain_add_and_learn(tmp_path):
+    from fastseg.train.loop import warm_start
+
+    torch.manual_seed(0)
+    plain = FastSegNet(ModelConfig.from_dict(TINY_MODEL)).eval()
+    torch.save({"model": plain.state_dict()}, tmp_path / "plain.pt")
+    gated = FastSegNet(ModelConfig.from_dict({**TINY_MODEL, "skip_gate": 2})).eval()
+    assert [up.skip_gate is not None for up in gated.ups] == [True, True, False]  # the coarsest two
+    warm_start(gated, tmp_path / "plain.pt")
+    image = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(gated(image), plain(image))
+    gated(image).mean().backward()
+    assert all(up.skip_gate.weight.grad.abs().sum() > 0 for up in gated.ups[:2])  # the gates learn
+    with torch.no_grad():  # and once they have, they change the mask
+        gated.ups[1].skip_gate.bias.fill_(-2.0)
+        assert not torch.allclose(gated(image), plain(image))
+
+
+@pytest.mark.parametrize("field", ["block_se", "decoder_se", "skip_gate"])
 @pytest.mark.parametrize("count", [-1, 4])
 def test_gate_counts_are_counts_of_stages(field, count):
     with pytest.raises(ValueError, match=f"{field} counts"):

@@ -182,7 +182,7 @@ def warm_start(model: FastSegNet, *checkpoints: Path) -> None:
     - encoder blocks the checkpoint lacks (a deeper stage) start as identities: their last
       BatchNorm is zero, so only the residual passes;
     - a new squeeze-excitation (an encoder block's or a decoder step's) starts (nearly) open,
-      passing everything."""
+      passing everything, and a new skip gate starts at exactly 1 (zero weights)."""
     weights = dict(checkpoint.averaged(checkpoints)[0])
     own = model.state_dict()
     for name, value in list(weights.items()):
@@ -205,9 +205,11 @@ def warm_start(model: FastSegNet, *checkpoints: Path) -> None:
     if "prior_in.weight" in own and "prior_in.weight" not in weights:  # a model without a prior
         weights["prior_in.weight"] = torch.zeros_like(own["prior_in.weight"])
     missing = [name for name in own if name not in weights]
+    for name in [name for name in missing if ".skip_gate." in name]:
+        nn.init.zeros_(model.get_parameter(name))
     for block in {name.split(".se.")[0] for name in missing if ".se." in name}:
         open_gate(model.get_submodule(block).se)
-    for block in {name.split(".body.")[0] for name in missing if ".se." not in name}:
+    for block in {name.split(".body.")[0] for name in missing if ".se." not in name and ".skip_gate." not in name}:
         module = model.get_submodule(block) if block.startswith("stages.") else None
         if not (isinstance(module, InvertedResidual) and module.residual):
             raise ValueError(f"{checkpoints[0]}: nothing to start {block!r} from")
