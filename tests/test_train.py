@@ -494,6 +494,41 @@ def test_the_alpha_error_makes_a_pixel_that_is_usually_a_person_more_decisive():
     assert alpha_error(torch.full_like(target, 30.0), target, valid).item() == pytest.approx(0.1)
 
 
+def test_the_lovasz_hinge_is_one_minus_iou_on_unit_mistakes_per_image():
+    from fastseg.train.losses import lovasz_hinge
+
+    generator = torch.Generator().manual_seed(0)
+    target = (torch.rand(3, 1, 8, 8, generator=generator) > 0.6).float()
+    target[2] = 0.0  # a frame without a person
+    wrong = torch.rand(3, 1, 8, 8, generator=generator) < 0.2
+    valid = torch.ones_like(target)
+    valid[0, 0, 0] = 0.0  # an unknown row: left out of image 0's IoU
+    # A margin of exactly 1 where right (hinge error 0), logit 0 where wrong (error 1): the
+    # Lovasz extension is tight there, 1 - IoU of the label with the wrong pixels flipped.
+    logits = torch.where(wrong, torch.zeros_like(target), 2 * target - 1)
+    expected = []
+    for t, w, v in zip(target, wrong, valid):
+        keep = v > 0
+        truth, pred = t[keep] > 0.5, (t[keep] > 0.5) ^ w[keep]
+        union = (truth | pred).sum().item()
+        expected.append(1 - (truth & pred).sum().item() / union if union else 0.0)
+    assert lovasz_hinge(logits, target, valid).item() == pytest.approx(sum(expected) / 3, abs=1e-6)
+    assert lovasz_hinge(3 * (2 * target - 1), target, valid).item() == 0.0  # all right by a margin
+    assert lovasz_hinge(torch.zeros_like(target), target, valid).item() == pytest.approx(1.0)  # all on the fence
+
+
+def test_the_lovasz_term_joins_the_loss_only_when_weighted():
+    from fastseg.train.losses import LossWeights, total_loss
+
+    target = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 1, 4)
+    ones = torch.ones_like(target)
+    x = torch.zeros_like(target)
+    plain = total_loss(LossWeights(), x, x, target, ones, target, ones)
+    weighted = total_loss(LossWeights(lovasz=2.0), x, x, target, ones, target, ones)
+    assert "lovasz" not in plain and weighted["lovasz"].item() == pytest.approx(1.0)
+    assert weighted["loss"].item() == pytest.approx(plain["loss"].item() + 2.0)
+
+
 def test_a_few_steps_reduce_the_loss(tiny_dataset, tmp_path):
     from fastseg.train.loop import Trainer
 

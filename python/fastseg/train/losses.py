@@ -21,6 +21,7 @@ class LossWeights:
     consistency: float = 1.0
     distill: float = 0.5
     alpha: float = 0.0
+    lovasz: float = 0.0
     boundary_width: int = 5  # pixels of the ground-truth edge band, at the training resolution
     # The teachers' logits are divided by this: below 1 the soft targets turn more decisive.
     # Where two teachers disagree their mean is near 0.5, and a student taught 0.5 there
@@ -49,6 +50,32 @@ def dice(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> tor
     inter = (prob * target).sum(dim=(1, 2, 3))
     total = prob.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3))
     return (1 - (2 * inter + 1) / (total + 1)).mean()
+
+
+def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """The Lovasz hinge (Berman et al. 2018) per image, averaged: a convex surrogate of 1 - IoU
+    of the mask thresholded at logit 0 (labels at 0.5), which is what the evaluation scores
+    image by image. Dice weighs every pixel's probability; this weighs each pixel's margin by
+    how much it would move that image's IoU, so a small person's few pixels count as much as a
+    large one's many. Pixels with valid = 0 are left out."""
+    losses = []
+    for image_logits, image_target, image_valid in zip(logits, target, valid):
+        keep = image_valid.flatten() > 0
+        labels = (image_target.flatten()[keep] > 0.5).to(logits.dtype)
+        errors = 1 - image_logits.flatten()[keep] * (2 * labels - 1)
+        errors, order = torch.sort(errors, descending=True)
+        losses.append(torch.dot(torch.relu(errors), jaccard_steps(labels[order])))
+    return torch.stack(losses).mean()
+
+
+def jaccard_steps(labels_sorted: torch.Tensor) -> torch.Tensor:
+    """How much 1 - IoU grows as each pixel, in the given order, is added to the mistakes: the
+    gradient of the Lovasz extension."""
+    positives = labels_sorted.sum()
+    intersection = positives - labels_sorted.cumsum(0)
+    union = positives + (1 - labels_sorted).cumsum(0)
+    jaccard = 1 - intersection / union.clamp_min(EPS)
+    return torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
 
 
 def edge_map(target: torch.Tensor, width: int) -> torch.Tensor:
@@ -109,6 +136,8 @@ def total_loss(weights: LossWeights, logits: torch.Tensor, logits_aug: torch.Ten
         "distill": distill(logits, soft, soft_valid, weights.distill_temperature),
         "alpha": alpha_error(logits, target, valid),
     }
+    if weights.lovasz:  # a sort per image: only when it is trained on
+        terms["lovasz"] = lovasz_hinge(logits, target, valid)
     terms["loss"] = sum(getattr(weights, name) * value for name, value in terms.items())
     return terms
 
