@@ -95,6 +95,36 @@ def test_blur_composite(benchmark, size, impl):
     assert np.abs(result[inside].astype(int) - frame[inside]).max() <= 1  # the person is untouched
 
 
+# --- logit upsample: model logits -> frame-size alpha, contour at the zero crossing ----------
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("impl", ["fastseg", "opencv"])
+def test_logit_upsample(benchmark, size, impl):
+    _, mask, _ = inputs(size)
+    h, w = SIZES[size]
+    benchmark.group = f"logit upsample {size}"
+    logits = ((mask - 0.5) * 40).astype(np.float32)  # a sharp person, as fastseg's models give (x4)
+    alpha = np.empty((h, w), np.uint8)
+    if impl == "fastseg":
+
+        def run():
+            return _core.upsample_logits(logits, alpha)
+
+    else:
+        up, e = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+
+        def run():
+            cv2.resize(logits, (w, h), dst=up, interpolation=cv2.INTER_LINEAR)
+            cv2.exp(-up, dst=e)
+            return cv2.divide(255.0, 1.0 + e, dtype=cv2.CV_8U)
+
+    result = benchmark(run)
+    reference = cv2.resize(logits, (w, h), interpolation=cv2.INTER_LINEAR)
+    decided = np.abs(reference) > 0.5
+    assert np.array_equal(result[decided] >= 128, reference[decided] > 0)
+
+
 # --- replace composite: mask upsample + blend over a cached, pre-resized background -----------
 
 

@@ -71,6 +71,14 @@ py::array upsample_mask_py(const py::array& mask, py::array out) {
     return out;
 }
 
+py::array upsample_logits_py(const py::array& logits, py::array out) {
+    const ConstImageF32 l = image<const float>(logits, "logits", 1);
+    const ImageU8 a = image<std::uint8_t>(out, "out", 1, true);
+    py::gil_scoped_release release;
+    upsample_logits(l, a);
+    return out;
+}
+
 py::array refine_mask_py(const py::array& mask, const py::array& frame, const std::optional<py::array>& out,
                          int radius, float eps) {
     const ConstImageF32 m = image<const float>(mask, "mask", 1);
@@ -99,6 +107,10 @@ void register_postprocess(py::module_& m) {
     m.def("upsample_mask", &upsample_mask_py, py::arg("mask"), py::arg("out"),
           "Bilinear upsampling of a float32 [0, 1] (h, w) mask into the uint8 (H, W) alpha `out`\n"
           "(an axis where out is smaller is area-averaged).");
+    m.def("upsample_logits", &upsample_logits_py, py::arg("logits"), py::arg("out"),
+          "Bilinear upsampling of float32 (h, w) logits, then the sigmoid, into the uint8 (H, W) alpha\n"
+          "`out`: the 0.5 contour is the interpolated logits' zero crossing (a shrinking axis\n"
+          "averages probabilities).");
     m.def("refine_mask", &refine_mask_py, py::arg("mask"), py::arg("frame"), py::arg("out") = py::none(),
           py::arg("radius") = 2, py::arg("eps") = 1e-3f,
           "Edge-aware upsampling: fast guided filter with the frame's luminance as guide -> uint8 (H, W).");

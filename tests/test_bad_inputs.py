@@ -65,6 +65,8 @@ KERNELS = [
            lambda: dict(mask=f32(4, 6), out=f32(4, 6)), written=frozenset({"out"})),
     Kernel("upsample_mask", lambda mask, out: _core.upsample_mask(mask, out),
            lambda: dict(mask=f32(2, 3), out=u8(4, 6)), written=frozenset({"out"})),
+    Kernel("upsample_logits", lambda logits, out: _core.upsample_logits(logits, out),
+           lambda: dict(logits=f32(2, 3), out=u8(4, 6)), written=frozenset({"out"})),
     Kernel("refine_mask", lambda mask, frame, out: _core.refine_mask(mask, frame, out=out),
            lambda: dict(mask=f32(2, 3), frame=u8(4, 6, 3), out=u8(4, 6)), written=frozenset({"out"})),
     Kernel("composite_blur", lambda frame, alpha, out: _core.composite_blur(frame, alpha, out=out),

@@ -33,10 +33,14 @@ def person_frame(height: int = FRAME[0], width: int = FRAME[1], seed: int = 0) -
     return frame
 
 
-def model_prob(frame: np.ndarray, size: Tuple[int, int] = SIZE, gain: float = GAIN) -> np.ndarray:
-    """The tiny model's probability at model resolution, in numpy/OpenCV (area resize, brightness logit)."""
+def model_logits(frame: np.ndarray, size: Tuple[int, int] = SIZE, gain: float = GAIN) -> np.ndarray:
+    """The tiny model's logits at model resolution, in numpy/OpenCV (area resize, brightness)."""
     small = cv2.resize(frame, (size[1], size[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return 1.0 / (1.0 + np.exp(-(gain * (small.mean(axis=2) / 255.0 - 0.5))))
+    return gain * (small.mean(axis=2) / 255.0 - 0.5)
+
+
+def model_prob(frame: np.ndarray, size: Tuple[int, int] = SIZE, gain: float = GAIN) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-model_logits(frame, size, gain)))
 
 
 def upsample(mask: np.ndarray, shape: Tuple[int, int] = FRAME) -> np.ndarray:
@@ -61,9 +65,33 @@ def test_mask_matches_reference_for_every_layout_and_output_kind(tmp_path, layou
     with fastseg.Segmenter(path=path) as seg:
         mask = seg.mask(person_frame())
     assert mask.dtype == np.float32 and mask.shape == FRAME
+    if kind == "logits":  # upsampled as logits, then the hard sigmoid (tests/test_postprocess.py)
+        assert_logits_upsampled(mask, model_logits(person_frame()))
+        return
     # Two classes with logits -l and +l: the person's softmax is sigmoid(2 l).
     expected = reference_mask(person_frame(), gain=2 * GAIN if two_class else GAIN)
     np.testing.assert_allclose(mask, expected, atol=2.5 / 255)
+
+
+def assert_logits_upsampled(mask: np.ndarray, logits: np.ndarray) -> None:
+    """The contour where the bilinear logits cross zero; within upsample_logits' 40 levels of
+    their hard sigmoid clamp(0.5 + x / 4)."""
+    reference = upsample(logits, mask.shape)
+    decided = np.abs(reference) > 0.5
+    assert decided.mean() > 0.5 and np.array_equal(mask[decided] >= 0.5, reference[decided] > 0)
+    np.testing.assert_allclose(mask, np.clip(0.5 + reference / 4, 0, 1), atol=40 / 255)
+
+
+def test_logits_are_upsampled_as_probabilities_once_the_mask_is_changed(tmp_path):
+    """Feathering, thresholds and temporal smoothing work on probabilities, so a logits model's
+    mask is then upsampled as one."""
+    path = build_model(tmp_path / "m.onnx", kind="logits", spec=tiny_spec(output_kind="logits"))
+    frame = person_frame()
+    with fastseg.Segmenter(path=path) as plain, fastseg.Segmenter(path=path, feather=1) as feathered:
+        assert_logits_upsampled(plain.mask(frame), model_logits(frame))
+        box = cv2.blur(cv2.blur(model_prob(frame), (3, 3), borderType=cv2.BORDER_REPLICATE), (3, 3),
+                       borderType=cv2.BORDER_REPLICATE)
+        np.testing.assert_allclose(feathered.mask(frame), upsample(box), atol=2 / 255)
 
 
 def test_two_channel_nhwc_output_is_refused_by_the_spec():

@@ -42,6 +42,10 @@ void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::u
     for (std::size_t i = 0; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
+void stretch_u8(const std::uint8_t* in, std::uint8_t* out, std::size_t n, int gain, int offset) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = std::uint8_t(std::clamp(gain * in[i] - offset, 0, 255));
+}
+
 void composite_row_u8(const std::uint8_t* fg, const std::uint8_t* r0, const std::uint8_t* r1, int fy,
                       const std::uint8_t* a, std::uint8_t* out, std::size_t npix) {
     for (std::size_t i = 0; i < 3 * npix; ++i) out[i] = blend_px(fg[i], lerp_u8(r0[i], r1[i], fy), a[i / 3]);
@@ -93,7 +97,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& scalar_kernels() {
-    static const RowKernels k{"scalar",        accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
+    static const RowKernels k{"scalar",        accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, stretch_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

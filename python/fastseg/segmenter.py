@@ -185,7 +185,7 @@ class Segmenter:
         )
 
     def _postprocess(self, frame: np.ndarray, buffers: "_Buffers") -> np.ndarray:
-        mask = buffers.activate()
+        mask = activated = buffers.activate()
         if self._temporal > 0.0 or self.spec.prev_mask:
             # Strength 0 on the first frame starts the average at the current mask.
             _core.temporal_ema(mask, buffers.state, self._temporal if buffers.started else 0.0)
@@ -197,6 +197,10 @@ class Segmenter:
             mask = _core.feather(mask, self._feather, out=buffers.work)
         if self._refine:
             return _core.refine_mask(mask, frame, out=buffers.alpha)
+        if mask is activated and self.spec.output_kind == "logits":
+            # Nothing changed the model's own output: upsample its logits, so the contour lies
+            # where they cross zero instead of half way between two sharp pixels.
+            return _core.upsample_logits(buffers.logits, buffers.alpha)
         return _core.upsample_mask(mask, buffers.alpha)
 
 
@@ -237,6 +241,11 @@ class _Buffers:
         if kind == "logits2":
             return _core.softmax2(self._fg, self._bg, out=self.prob)
         return self._fg  # prob / softmax2: already a probability, read in place
+
+    @property
+    def logits(self) -> np.ndarray:
+        """The person logits of a "logits" model, which `activate` turns into probabilities."""
+        return self._fg
 
     def reset(self) -> None:
         self.state.fill(0.0)

@@ -40,6 +40,10 @@ struct RowKernels {
     // Vertical blend of two rows: out[i] = (r0[i] * (128 - fy) + r1[i] * fy + 64) >> 7, fy in 0..128.
     void (*lerp_rows_u8)(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::uint8_t* out, std::size_t n);
 
+    // out[i] = clamp(gain * in[i] - offset, 0, 255) in 16 bits (|gain| * 255 and |offset| < 32768);
+    // in may be out.
+    void (*stretch_u8)(const std::uint8_t* in, std::uint8_t* out, std::size_t n, int gain, int offset);
+
     // The final composite of one row of npix interleaved 3-channel pixels:
     // out[3i + c] = round((fg * a[i] + bg * (255 - a[i])) / 255), exact, where the background
     // bg = lerp_rows_u8(r0, r1, fy)[3i + c] is blended from two rows on the fly (fy == 0: r0 itself).

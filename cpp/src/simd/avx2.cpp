@@ -103,6 +103,17 @@ void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::u
     for (; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
+void stretch_u8(const std::uint8_t* in, std::uint8_t* out, std::size_t n, int gain, int offset) {
+    const __m256i zero = _mm256_setzero_si256(), g = _mm256_set1_epi16(short(gain)), o = _mm256_set1_epi16(short(offset));
+    auto stretch16 = [&](__m256i v) { return _mm256_sub_epi16(_mm256_mullo_epi16(v, g), o); };
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i v = load256(in + i);  // unpack and pack both work within 128-bit lanes: order kept
+        store256(out + i, _mm256_packus_epi16(stretch16(_mm256_unpacklo_epi8(v, zero)), stretch16(_mm256_unpackhi_epi8(v, zero))));
+    }
+    if (i < n) scalar_kernels().stretch_u8(in + i, out + i, n - i, gain, offset);
+}
+
 // maddubs on (a, 255 - a) unsigned and (fg, bg) shifted to signed gives
 // fg * a + bg * (255 - a) - 128 * 255 in int16; adding 128 * 255 + 128 as a u16 wrap-around
 // restores the sum plus the rounding term, then (x + (x >> 8)) >> 8 divides by 255 exactly.
@@ -273,7 +284,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& avx2_kernels() {
-    static const RowKernels k{"avx2",          accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
+    static const RowKernels k{"avx2",          accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, stretch_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;

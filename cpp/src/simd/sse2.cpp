@@ -80,6 +80,18 @@ void lerp_rows_u8(const std::uint8_t* r0, const std::uint8_t* r1, int fy, std::u
     for (; i < n; ++i) out[i] = lerp_u8(r0[i], r1[i], fy);
 }
 
+void stretch_u8(const std::uint8_t* in, std::uint8_t* out, std::size_t n, int gain, int offset) {
+    const __m128i zero = _mm_setzero_si128(), g = _mm_set1_epi16(short(gain)), o = _mm_set1_epi16(short(offset));
+    auto stretch8 = [&](__m128i v) { return _mm_sub_epi16(_mm_mullo_epi16(v, g), o); };
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+        const __m128i lo = stretch8(_mm_unpacklo_epi8(v, zero)), hi = stretch8(_mm_unpackhi_epi8(v, zero));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(lo, hi));  // saturates to 0..255
+    }
+    if (i < n) scalar_kernels().stretch_u8(in + i, out + i, n - i, gain, offset);
+}
+
 // (fg * a + bg * (255 - a) + 128), then the exact division by 255, on 8 u16 lanes.
 inline __m128i blend_u16(__m128i fg, __m128i bg, __m128i a) {
     const __m128i c255 = _mm_set1_epi16(255), c128 = _mm_set1_epi16(128);
@@ -228,7 +240,7 @@ void unpack_bits(const std::uint8_t* bits, std::uint8_t* mask, std::size_t npix)
 }  // namespace
 
 const RowKernels& sse2_kernels() {
-    static const RowKernels k{"sse2",          accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, composite_row_u8,
+    static const RowKernels k{"sse2",          accumulate_u8_f32, sum_rows_u8_u16, window_sum_u16, expand_u8, lerp_rows_u8, stretch_u8, composite_row_u8,
                               interleave_rgba, sigmoid_f32,       ema_f32,          smoothstep_f32, affine_u8,
                               pack_bits,       unpack_bits};
     return k;
