@@ -63,19 +63,13 @@ py::array feather_py(const py::array& mask, int radius, const std::optional<py::
     return dst;
 }
 
-py::array upsample_mask_py(const py::array& mask, py::array out) {
-    const ConstImageF32 m = image<const float>(mask, "mask", 1);
+// upsample_mask and upsample_logits: a float plane, named `name` in errors, into the alpha `out`.
+template <void (*Kernel)(ConstImageF32, ImageU8)>
+py::array upsample_py(const py::array& plane, py::array out, const char* name) {
+    const ConstImageF32 m = image<const float>(plane, name, 1);
     const ImageU8 a = image<std::uint8_t>(out, "out", 1, true);
     py::gil_scoped_release release;
-    upsample_mask(m, a);
-    return out;
-}
-
-py::array upsample_logits_py(const py::array& logits, py::array out) {
-    const ConstImageF32 l = image<const float>(logits, "logits", 1);
-    const ImageU8 a = image<std::uint8_t>(out, "out", 1, true);
-    py::gil_scoped_release release;
-    upsample_logits(l, a);
+    Kernel(m, a);
     return out;
 }
 
@@ -104,10 +98,12 @@ void register_postprocess(py::module_& m) {
           "Smooth-step from lo to hi; hi <= lo is a hard threshold (x >= lo -> 1).");
     m.def("feather", &feather_py, py::arg("mask"), py::arg("radius"), py::arg("out") = py::none(),
           "Two box-blur passes (close to a Gaussian) of a float32 (h, w) mask; out may be mask.");
-    m.def("upsample_mask", &upsample_mask_py, py::arg("mask"), py::arg("out"),
+    m.def("upsample_mask", [](const py::array& mask, py::array out) { return upsample_py<upsample_mask>(mask, out, "mask"); },
+          py::arg("mask"), py::arg("out"),
           "Bilinear upsampling of a float32 [0, 1] (h, w) mask into the uint8 (H, W) alpha `out`\n"
           "(an axis where out is smaller is area-averaged).");
-    m.def("upsample_logits", &upsample_logits_py, py::arg("logits"), py::arg("out"),
+    m.def("upsample_logits", [](const py::array& logits, py::array out) { return upsample_py<upsample_logits>(logits, out, "logits"); },
+          py::arg("logits"), py::arg("out"),
           "Bilinear upsampling of float32 (h, w) logits, then the sigmoid, into the uint8 (H, W) alpha\n"
           "`out`: the 0.5 contour is the interpolated logits' zero crossing (a shrinking axis\n"
           "averages probabilities).");
