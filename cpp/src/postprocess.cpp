@@ -77,10 +77,6 @@ void resample_mask(ConstImageF32 mask, ImageU8 alpha) {
     }
 }
 
-}  // namespace
-
-namespace {
-
 // Logits are upsampled as 8-bit codes spanning [-kLogitRange, kLogitRange] (a step of 0.25),
 // on the same fixed-point path as probabilities. Zero lies half way between codes 127 and 128,
 // so the alpha's 0.5 contour is the zero crossing of the interpolated codes. The range is wide
