@@ -82,16 +82,20 @@ def assert_logits_upsampled(mask: np.ndarray, logits: np.ndarray) -> None:
     np.testing.assert_allclose(mask, np.clip(0.5 + reference / 4, 0, 1), atol=40 / 255)
 
 
-def test_logits_are_upsampled_as_probabilities_once_the_mask_is_changed(tmp_path):
-    """Feathering, thresholds and temporal smoothing work on probabilities, so a logits model's
-    mask is then upsampled as one."""
+def test_logits_are_upsampled_as_probabilities_once_the_mask_is_shaped(tmp_path):
+    """A feather (or a threshold) shapes the probability itself, so a logits model's mask is
+    then upsampled as one; temporal smoothing averages probabilities and upsamples their logits."""
     path = build_model(tmp_path / "m.onnx", kind="logits", spec=tiny_spec(output_kind="logits"))
-    frame = person_frame()
+    frame, dark = person_frame(), np.zeros(FRAME + (3,), np.uint8)
     with fastseg.Segmenter(path=path) as plain, fastseg.Segmenter(path=path, feather=1) as feathered:
         assert_logits_upsampled(plain.mask(frame), model_logits(frame))
         box = cv2.blur(cv2.blur(model_prob(frame), (3, 3), borderType=cv2.BORDER_REPLICATE), (3, 3),
                        borderType=cv2.BORDER_REPLICATE)
         np.testing.assert_allclose(feathered.mask(frame), upsample(box), atol=2 / 255)
+    with fastseg.Segmenter(path=path, temporal=0.5) as smoothed:
+        smoothed.mask(frame)
+        average = 0.5 * model_prob(frame) + 0.5 * model_prob(dark)
+        assert_logits_upsampled(smoothed.mask(dark), np.log(average / (1 - average)))
 
 
 def test_two_channel_nhwc_output_is_refused_by_the_spec():
@@ -286,25 +290,35 @@ def test_bound_buffers_keep_their_addresses_and_are_what_onnxruntime_reads_and_w
 def test_1000_frames_allocate_nothing_per_frame(tmp_path, recurrent):
     spec = recurrent_spec(layout="nhwc") if recurrent else tiny_spec(layout="nhwc")
     path = build_model(tmp_path / "m.onnx", layout="nhwc", recurrent=recurrent, spec=spec)
-    frame = person_frame(90, 160)
-    out, mask = np.empty(frame.shape, np.uint8), np.empty(frame.shape[:2], np.float32)
     with fastseg.Segmenter(path=path, temporal=0.3, feather=1, threshold=(0.2, 0.8)) as seg:
-        # Warm up under tracing: the first frame sizes the buffers, and onnxruntime keeps a
-        # bounded ring of ~200 small per-run records whose replacement would otherwise count as
-        # growth (a freed block allocated before tracing started is not subtracted).
-        tracemalloc.start()
-        try:
-            for _ in range(300):
-                seg.process(frame, "blur", out=out)
-                seg.mask(frame, out=mask)
-            before = tracemalloc.get_traced_memory()[0]
-            for _ in range(1000):
-                seg.process(frame, "blur", out=out)
-                seg.mask(frame, out=mask)
-            growth = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
-    assert growth < 1000, f"traced memory grew by {growth} bytes over 1000 frames"
+        assert traced_growth(seg, person_frame(90, 160)) < 1000
+
+
+def test_a_logits_models_smoothed_mask_allocates_nothing_per_frame(tmp_path):
+    """Temporal smoothing of a logits model takes the logits of the average every frame."""
+    path = build_model(tmp_path / "m.onnx", kind="logits", spec=tiny_spec(output_kind="logits"))
+    with fastseg.Segmenter(path=path, temporal=0.3) as seg:
+        assert traced_growth(seg, person_frame(90, 160)) < 1000
+
+
+def traced_growth(seg: fastseg.Segmenter, frame: np.ndarray) -> int:
+    """Bytes the traced memory grew by over 1000 frames of `process` and `mask`."""
+    out, mask = np.empty(frame.shape, np.uint8), np.empty(frame.shape[:2], np.float32)
+    # Warm up under tracing: the first frame sizes the buffers, and onnxruntime keeps a bounded
+    # ring of ~200 small per-run records whose replacement would otherwise count as growth (a
+    # freed block allocated before tracing started is not subtracted).
+    tracemalloc.start()
+    try:
+        for _ in range(300):
+            seg.process(frame, "blur", out=out)
+            seg.mask(frame, out=mask)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(1000):
+            seg.process(frame, "blur", out=out)
+            seg.mask(frame, out=mask)
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
 
 
 def test_profile_records_every_stage(tiny):

@@ -197,10 +197,13 @@ class Segmenter:
             mask = _core.feather(mask, self._feather, out=buffers.work)
         if self._refine:
             return _core.refine_mask(mask, frame, out=buffers.alpha)
-        if mask is activated and self.spec.output_kind == "logits":
-            # Nothing changed the model's own output: upsample its logits, so the contour lies
-            # where they cross zero instead of half way between two sharp pixels.
-            return _core.upsample_logits(buffers.logits, buffers.alpha)
+        if self.spec.output_kind == "logits" and self._smoothstep is None and not self._feather:
+            # The model's own output or its temporal average: upsample logits, so the contour
+            # lies where they cross zero instead of half way between two sharp pixels. A
+            # threshold or a feather shapes the probability itself, which the hard sigmoid of
+            # `upsample_logits` would undo, so those masks are upsampled as probabilities.
+            logits = buffers.logits if mask is activated else buffers.logits_of(mask)
+            return _core.upsample_logits(logits, buffers.alpha)
         return _core.upsample_mask(mask, buffers.alpha)
 
 
@@ -223,6 +226,7 @@ class _Buffers:
         self.prob = np.zeros(plane, np.float32)
         self.state = np.zeros(plane, np.float32)
         self.work = np.zeros(plane, np.float32)
+        self._logit_work = (np.zeros(plane, np.float32), np.zeros(plane, np.float32))
         self.alpha = np.zeros(frame_shape[:2], np.uint8)
         self.compositor = Compositor(tuple(frame_shape))
         self.started = False
@@ -246,6 +250,15 @@ class _Buffers:
     def logits(self) -> np.ndarray:
         """The person logits of a "logits" model, which `activate` turns into probabilities."""
         return self._fg
+
+    def logits_of(self, mask: np.ndarray) -> np.ndarray:
+        """log(p / (1 - p)) of a probability plane, p clamped to [1e-6, 1 - 1e-6] (logits of
+        +-13.8), into buffers of its own: nothing is allocated."""
+        p, out = self._logit_work
+        np.clip(mask, 1e-6, 1.0 - 1e-6, out=p)
+        np.log(p, out=out)
+        np.log1p(np.negative(p, out=p), out=p)
+        return np.subtract(out, p, out=out)
 
     def reset(self) -> None:
         self.state.fill(0.0)
