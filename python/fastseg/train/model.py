@@ -68,13 +68,13 @@ class ModelConfig:
     decoder_se: int = 0
     # How many of the coarsest decoder steps weigh their encoder skip, pixel by pixel, by a
     # one-channel gate computed from the coarser decoder features coming up (an attention-gated
-    # skip, Oktay et al. 2018). Counted from the coarsest, like `decoder_se`, because of the
-    # cost: the stride-2 step's gate alone took 0.23 ms (a 16 -> 1 convolution and a multiply on
-    # 72x128 pixels, and ONNX Runtime can no longer fuse that step's add), a gate per channel
-    # there 0.4 ms. The fine skips carry every edge of the
-    # frame, a railing's or a striped wall's as well as a person's, and an added skip writes
-    # them all into the mask; the coarse features know where the person is and can turn the
-    # skip down elsewhere. A channel gate (`decoder_se`) cannot: it weighs the whole frame alike.
+    # skip, Oktay et al. 2018). The skips carry every edge of the frame, a railing's or a
+    # striped wall's as well as a person's, and an added skip writes them all into the mask;
+    # the coarse features know where the person is and can turn the skip down elsewhere. A
+    # channel gate (`decoder_se`) cannot: it weighs the whole frame alike. Counted from the
+    # coarsest because of the cost: the stride-2 step's gate alone took 0.23 ms (a 16 -> 1
+    # convolution and a multiply on 72x128 pixels, and ONNX Runtime can no longer fuse that
+    # step's add), a gate per channel there 0.4 ms.
     skip_gate: int = 0
 
     @classmethod
