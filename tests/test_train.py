@@ -793,6 +793,10 @@ def test_several_checkpoints_export_and_start_a_run_as_their_averaged_weights_an
     x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
     single, same = (ort.InferenceSession(str(p)).run(None, {"input": x})[0] for p in (onnx_path, tmp_path / "same.onnx"))
     np.testing.assert_allclose(same, single, rtol=1e-5, atol=1e-5)
+    # A checkpoint written before a config field existed averages with one that has it at its default.
+    older = {**state, "model_config": {k: v for k, v in state["model_config"].items() if k != "skip_gate"}}
+    torch.save(older, tmp_path / "older.pt")
+    assert main(["export", str(checkpoint), str(tmp_path / "older.pt"), "-o", str(tmp_path / "older.onnx")]) == 0
     other = {**state, "model_config": {**state["model_config"], "stem": state["model_config"]["stem"] + 8}}
     torch.save(other, tmp_path / "other.pt")
     assert main(["export", str(checkpoint), str(tmp_path / "other.pt"), "-o", str(tmp_path / "mixed.onnx")]) == 2

@@ -14,6 +14,8 @@ from typing import Sequence
 
 import torch
 
+from .model import ModelConfig
+
 
 def read(path: Path) -> dict:
     return torch.load(path, weights_only=True, map_location="cpu")
@@ -26,10 +28,17 @@ def averaged(paths: Sequence[Path]) -> tuple[dict, dict]:
     weights = [first["model"]]
     for path in paths[1:]:
         state = read(path)
-        if state.get("model_config") != first.get("model_config") or tuple(state.get("size", ())) != tuple(first.get("size", ())):
+        if not same_model(state, first):
             raise ValueError(f"{path}: another model or input size than the first checkpoint's; only one model's weights average")
         weights.append(state["model"])
     return mean_weights(weights), first
+
+
+def same_model(a: dict, b: dict) -> bool:
+    """One network and input size. Configs compare as `ModelConfig`s, so a checkpoint written
+    before a config field existed matches one with that field at its default."""
+    configs = [ModelConfig.from_dict(state.get("model_config", {})) for state in (a, b)]
+    return configs[0] == configs[1] and tuple(a.get("size", ())) == tuple(b.get("size", ()))
 
 
 def mean_weights(weights: Sequence[dict]) -> dict:
