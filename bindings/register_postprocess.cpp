@@ -104,9 +104,9 @@ void register_postprocess(py::module_& m) {
           "(an axis where out is smaller is area-averaged).");
     m.def("upsample_logits", [](const py::array& logits, py::array out) { return upsample_py<upsample_logits>(logits, out, "logits"); },
           py::arg("logits"), py::arg("out"),
-          "Bilinear upsampling of float32 (h, w) logits, then the sigmoid, into the uint8 (H, W) alpha\n"
-          "`out`: the 0.5 contour is the interpolated logits' zero crossing (a shrinking axis\n"
-          "averages probabilities).");
+          "Bilinear upsampling of float32 (h, w) logits, then the hard sigmoid clamp(0.5 + x / 4),\n"
+          "into the uint8 (H, W) alpha `out`: the 0.5 contour is the interpolated logits' zero\n"
+          "crossing (a shrinking axis averages the hard sigmoid's probabilities).");
     m.def("refine_mask", &refine_mask_py, py::arg("mask"), py::arg("frame"), py::arg("out") = py::none(),
           py::arg("radius") = 2, py::arg("eps") = 1e-3f,
           "Edge-aware upsampling: fast guided filter with the frame's luminance as guide -> uint8 (H, W).");

@@ -39,7 +39,7 @@ def temporal_ema(current: F32, state: _A, strength: float) -> _A: ...  # in plac
 def smoothstep(x: F32, lo: float, hi: float, out: Optional[F32] = None) -> F32: ...  # hi <= lo: threshold
 def feather(mask: F32, radius: int, out: Optional[F32] = None) -> F32: ...  # (h, w); out may be mask
 def upsample_mask(mask: F32, out: _A) -> _A: ...  # (h, w) float [0, 1] -> uint8 (H, W) alpha; area where H < h or W < w
-def upsample_logits(logits: F32, out: _A) -> _A: ...  # (h, w) float logits -> uint8 (H, W) sigmoid alpha, the contour at their zero
+def upsample_logits(logits: F32, out: _A) -> _A: ...  # (h, w) float logits -> uint8 (H, W) alpha clamp(0.5 + x/4), the contour at their zero
 def refine_mask(mask: F32, frame: U8, out: Optional[U8] = None, radius: int = 2, eps: float = 1e-3) -> U8: ...
 
 # --- compositing (frame, alpha uint8 (H, W); colours in the frame's channel order) ----------

@@ -43,8 +43,8 @@ class Segmenter:
     previous frames' mask (0 = off). refine: ``True``/``"guided"`` upsamples with a guided
     filter so the edge follows the frame; otherwise a model that outputs logits has them
     upsampled (the contour where they cross zero, a hard sigmoid after) unless a threshold or
-    feather shapes its mask, and a probability is upsampled bilinearly. threshold: a float is a hard threshold, a pair
-    (lo, hi) a smooth-step. feather: box-blur radius at model resolution. short_side: the model
+    feather shapes its mask, and a probability is upsampled bilinearly. threshold: a float is a
+    hard threshold, a pair (lo, hi) a smooth-step. feather: box-blur radius at model resolution. short_side: the model
     input's short side for dynamic-size models. profile: record per-stage times in ``timings``.
     """
 
