@@ -179,6 +179,32 @@ def test_recurrent_states_are_fed_back_and_reset(tmp_path):
     assert again == pytest.approx(values[0])
 
 
+def test_a_first_frame_gets_the_specs_first_looks_and_later_frames_one(tmp_path):
+    path = build_model(tmp_path / "rec.onnx", recurrent=True, spec=recurrent_spec(first_looks=3))
+    gray = np.full(FRAME + (3,), 128, np.uint8)
+    offset = GAIN * (128 / 255 - 0.5)
+    with fastseg.Segmenter(path=path) as seg:
+        values = [float(seg.mask(gray).mean()) for _ in range(3)]
+        seg.reset()
+        again = float(seg.mask(gray).mean())
+    # The state counts runs: three on the first frame, then one a frame, three again after reset.
+    expected = [1 / (1 + np.exp(-(offset + k))) for k in (2, 3, 4)]
+    np.testing.assert_allclose(values, expected, atol=2 / 255)
+    assert again == pytest.approx(values[0])
+
+
+@pytest.mark.parametrize("looks, message", [(0, "first_looks must be an int >= 1"), (2.0, "first_looks must be an int"),
+                                            (True, "first_looks must be an int")])
+def test_first_looks_must_be_a_positive_int(looks, message):
+    with pytest.raises(ValueError, match=message):
+        recurrent_spec(first_looks=looks)
+
+
+def test_first_looks_need_a_recurrent_state():
+    with pytest.raises(ValueError, match="first_looks > 1 needs a recurrent state"):
+        tiny_spec(first_looks=2)
+
+
 def test_dynamic_size_keeps_the_aspect_on_a_multiple(tmp_path):
     spec = tiny_spec(size=None, multiple=8, short_side=24)
     path = build_model(tmp_path / "dyn.onnx", size=None, spec=spec)

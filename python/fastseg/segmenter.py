@@ -187,25 +187,28 @@ class Segmenter:
         )
 
     def _postprocess(self, frame: np.ndarray, buffers: "_Buffers") -> np.ndarray:
-        mask = activated = buffers.activate()
-        if self._temporal > 0.0 or self.spec.prev_mask:
+        smoothed = self._temporal > 0.0 or self.spec.prev_mask
+        # A threshold or a feather shapes the probability itself, which the hard sigmoid of
+        # `upsample_logits` would undo, and refinement filters a probability: those masks are
+        # upsampled as probabilities. Otherwise a logits model's mask is upsampled as logits, so
+        # the contour lies where they cross zero instead of half way between two sharp pixels.
+        as_logits = self.spec.output_kind == "logits" and self._smoothstep is None and not self._feather and not self._refine
+        if as_logits and not smoothed:  # the model's own logits: no probability plane needed
+            return _core.upsample_logits(buffers.logits, buffers.alpha)
+        mask = buffers.activate()
+        if smoothed:
             # Strength 0 on the first frame starts the average at the current mask.
             _core.temporal_ema(mask, buffers.state, self._temporal if buffers.started else 0.0)
             buffers.started = True
             mask = buffers.state
+        if as_logits:  # the temporal average, back to logits
+            return _core.upsample_logits(buffers.logits_of(mask), buffers.alpha)
         if self._smoothstep is not None:
             mask = _core.smoothstep(mask, self._smoothstep[0], self._smoothstep[1], out=buffers.work)
         if self._feather:
             mask = _core.feather(mask, self._feather, out=buffers.work)
         if self._refine:
             return _core.refine_mask(mask, frame, out=buffers.alpha)
-        if self.spec.output_kind == "logits" and self._smoothstep is None and not self._feather:
-            # The model's own output or its temporal average: upsample logits, so the contour
-            # lies where they cross zero instead of half way between two sharp pixels. A
-            # threshold or a feather shapes the probability itself, which the hard sigmoid of
-            # `upsample_logits` would undo, so those masks are upsampled as probabilities.
-            logits = buffers.logits if mask is activated else buffers.logits_of(mask)
-            return _core.upsample_logits(logits, buffers.alpha)
         return _core.upsample_mask(mask, buffers.alpha)
 
 
@@ -232,12 +235,16 @@ class _Buffers:
         self.alpha = np.zeros(frame_shape[:2], np.uint8)
         self.compositor = Compositor(tuple(frame_shape))
         self.started = False
+        self._looked = False
         self._parity = 0
 
     def infer(self) -> None:
-        self.bindings[self._parity].run()
-        if len(self.bindings) == 2:  # recurrent: this run's outputs are the next run's inputs
-            self._parity ^= 1
+        """One run, or on the first frame after a reset the spec's `first_looks` runs."""
+        for _ in range(1 if self._looked else self._spec.first_looks):
+            self.bindings[self._parity].run()
+            if len(self.bindings) == 2:  # recurrent: this run's outputs are the next run's inputs
+                self._parity ^= 1
+        self._looked = True
 
     def activate(self) -> np.ndarray:
         """The person probability plane at model resolution."""
@@ -268,6 +275,7 @@ class _Buffers:
         for binding in self.bindings:
             for name in (i for _, i in self._spec.recurrent):
                 binding.arrays[name].fill(0.0)
+        self._looked = False
         self._parity = 0
 
 

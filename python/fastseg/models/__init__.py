@@ -40,6 +40,9 @@ class ModelSpec:
     pairs fed back every frame, starting from zeros. ``output_stride``: the output plane is
     the input's size divided by this (fastseg upsamples it to the frame). ``extra_inputs``: scalar inputs, each a
     constant or the name of a value computed per input size (see ``COMPUTED_INPUTS``).
+    ``first_looks``: how many times a recurrent model runs on the first frame after a reset,
+    each run's state fed to the next, the last run's output being the mask: a state of zeros
+    is no frame the model ever followed, and its own first look is a better start.
     """
 
     name: str
@@ -59,6 +62,7 @@ class ModelSpec:
     prev_mask: bool = False
     recurrent: Tuple[Tuple[str, str], ...] = ()
     extra_inputs: Dict[str, Any] = field(default_factory=dict)
+    first_looks: int = 1
 
     def __post_init__(self) -> None:
         # JSON gives lists; normalise to tuples so specs compare and hash predictably.
@@ -134,6 +138,9 @@ def _validate_fields(spec: ModelSpec) -> None:
     need(not spec.prev_mask or stride == 1, "a previous-mask input needs output_stride 1")
     # The mask kernels read one contiguous plane: an interleaved two-channel output has none.
     need(spec.out_layout == "nchw" or spec.out_channels == 1, "a two-channel output must be nchw")
+    need(type(spec.first_looks) is int and spec.first_looks >= 1, f"first_looks must be an int >= 1, got {spec.first_looks!r}")
+    # Without a recurrent state every look at a frame gives the same mask.
+    need(spec.first_looks == 1 or bool(spec.recurrent), "first_looks > 1 needs a recurrent state")
     for name, value in spec.extra_inputs.items():
         need(
             isinstance(value, (int, float)) or value in COMPUTED_INPUTS,
