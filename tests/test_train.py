@@ -440,6 +440,38 @@ def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_pred
     assert with_own_prior(model, images, 0) is images
 
 
+def test_validation_looks_first_looks_times_each_look_the_next_ones_prior(tiny_dataset, tmp_path):
+    from fastseg.train.loop import Trainer
+
+    model = {**TINY_MODEL, **PRIOR_AT_STRIDE_2}
+    trainer = Trainer(tiny_config(tiny_dataset, tmp_path / "run", model=model, first_looks=3), progress=False)
+    looks = []
+    hook = trainer.result.register_forward_hook(lambda _, args, out: looks.append((args[0].clone(), out.clone())))
+    scores = trainer.validate()
+    hook.remove()
+    assert len(looks) == 3  # the tiny val split is one chunk
+    (first, first_out), (second, second_out), (third, _) = looks
+    assert torch.equal(first[:, 3], torch.zeros_like(first[:, 3]))  # a first frame: an empty prior
+    torch.testing.assert_close(second[:, 3:], torch.sigmoid(first_out))
+    torch.testing.assert_close(third[:, 3:], torch.sigmoid(second_out))
+    assert torch.equal(first[:, :3], third[:, :3]) and 0.0 <= scores["iou_mean"] <= 1.0
+
+
+def test_export_writes_first_looks_into_the_spec_and_refuses_them_without_a_prior(exported, tiny_dataset, tmp_path, capsys):
+    import fastseg
+    from fastseg.cli import main
+    from fastseg.train.loop import Trainer
+
+    Trainer(tiny_config(tiny_dataset, tmp_path / "run", epochs=1, model={**TINY_MODEL, **PRIOR_AT_STRIDE_2}),
+            progress=False).run()
+    out = tmp_path / "looks.onnx"
+    assert main(["export", str(tmp_path / "run" / "last.pt"), "-o", str(out), "--first-looks", "2"]) == 0
+    assert fastseg.Segmenter(path=out).spec.first_looks == 2
+    assert main(["export", str(exported[0]), "-o", str(tmp_path / "bad.onnx"), "--first-looks", "2"]) == 2
+    assert "first_looks > 1 needs a recurrent state" in capsys.readouterr().err
+    assert not (tmp_path / "bad.onnx").exists()
+
+
 def test_distillation_at_a_low_temperature_teaches_the_sharpened_teacher():
     from fastseg.train.losses import distill
 

@@ -73,6 +73,8 @@ def register_export(sub) -> None:
     p.add_argument("--half-weights", action="store_true",
                    help="store the float model's convolution weights as float16 (half the file; ONNX Runtime "
                         "casts them back to float32 at load, so it runs as fast)")
+    p.add_argument("--first-looks", type=positive_int, default=1,
+                   help="runs of a recurrent model on a first frame, each feeding its prior to the next (default 1)")
     p.set_defaults(run=run_export)
 
 
@@ -85,7 +87,7 @@ def run_export(args: argparse.Namespace) -> int:
             raise CliError(f"checkpoint not found: {checkpoint}")
     try:
         written = export_checkpoint(args.checkpoint, args.output, args.name, args.int8, args.calibration, args.calibration_count,
-                                    args.logit_scale, args.half_weights)
+                                    args.logit_scale, args.half_weights, args.first_looks)
     except ValueError as e:
         raise CliError(str(e)) from e
     for path in written:

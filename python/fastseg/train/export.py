@@ -61,11 +61,12 @@ def load_checkpoint(*paths: Path) -> tuple[FastSegNet, dict]:
     return model.eval(), state
 
 
-def spec_for(name: str, config: ModelConfig, size: tuple[int, int]) -> ModelSpec:
+def spec_for(name: str, config: ModelConfig, size: tuple[int, int], first_looks: int = 1) -> ModelSpec:
     recurrent = config.prior_after_stem
     return ModelSpec(name=name, input=INPUT, output=OUTPUT, layout="nchw", size=tuple(size), color="rgb",
                      mean=(MEAN,) * 3, std=(STD,) * 3, output_kind="logits", prev_mask=config.prev_mask and not recurrent,
-                     output_stride=2 if recurrent else 1, recurrent=((PRIOR_OUT, PRIOR_IN),) if recurrent else ())
+                     output_stride=2 if recurrent else 1, recurrent=((PRIOR_OUT, PRIOR_IN),) if recurrent else (),
+                     first_looks=first_looks)
 
 
 def prior_shape(spec: ModelSpec) -> tuple[int, int, int, int]:
@@ -181,13 +182,15 @@ def quantize_int8(float_model: Path, out: Path, spec: ModelSpec, dataset: Path, 
 
 def export_checkpoint(checkpoints: Sequence[Path], out: Path, name: Optional[str] = None, int8_out: Optional[Path] = None,
                       calibration: Optional[Path] = None, calibration_count: int = 200, logit_scale: float = 1.0,
-                      half_weights: bool = False) -> list[Path]:
+                      half_weights: bool = False, first_looks: int = 1) -> list[Path]:
     """The float ONNX (and optionally the INT8 one, quantised from the float32 weights) of a
-    checkpoint, or of the average of several (`load_checkpoint`); returns the files written."""
+    checkpoint, or of the average of several (`load_checkpoint`); returns the files written.
+    `first_looks` goes into the spec (a ValueError, before anything is written, for a model
+    without a recurrent prior)."""
     model, state = load_checkpoint(*checkpoints)
+    spec = spec_for(name or Path(out).stem, model.config, tuple(state["size"]), first_looks)
     for path in (out, int8_out or out):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    spec = spec_for(name or Path(out).stem, model.config, tuple(state["size"]))
     written = [export_onnx(model, spec, Path(out), logit_scale)]
     if int8_out is not None:
         if calibration is None:

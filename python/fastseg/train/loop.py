@@ -73,6 +73,9 @@ class TrainConfig:
     # previous-mask models: share of each batch whose prior is the model's own prediction for
     # the sample (as on video, where the prior is the last output, with the model's own errors)
     self_prior: float = 0.0
+    # previous-mask models: validation looks at each photo this many times, each look's mask the
+    # next one's prior, as `Segmenter` does on a first frame (export it with `--first-looks`)
+    first_looks: int = 1
     # The weights averaged over the steps (an exponential moving average with this decay per
     # step, BatchNorm statistics included) are what is validated, saved as a checkpoint's
     # "model" and exported: a step's weights jump with its batch; None: the last step's weights
@@ -426,6 +429,8 @@ class Trainer:
         chunks = [same[start:start + 64] for same in by_shape.values() for start in range(0, len(same), 64)]
         for indices in chunks:
             images = torch.stack([self.val_set[i]["image"] for i in indices]).contiguous(memory_format=torch.channels_last)
+            for _ in range(self.config.first_looks - 1):
+                images = with_own_prior(model, images, len(images))
             probs = torch.sigmoid(model(images))[:, 0].numpy()
             for i, prob in zip(indices, probs):
                 item = self.val_set.items[i]
