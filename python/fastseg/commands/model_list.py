@@ -64,4 +64,6 @@ def features(spec: ModelSpec) -> List[str]:
         notes.append("previous-mask input")
     if spec.recurrent:
         notes.append(f"recurrent ({len(spec.recurrent)} states)")
+    if spec.first_looks > 1:
+        notes.append(f"{spec.first_looks} looks at a first frame")
     return notes
