@@ -165,30 +165,18 @@ def test_previous_mask_input_receives_the_last_mask(tmp_path):
     assert again == pytest.approx(values[0])
 
 
-def test_recurrent_states_are_fed_back_and_reset(tmp_path):
-    path = build_model(tmp_path / "rec.onnx", recurrent=True, spec=recurrent_spec())
+@pytest.mark.parametrize("first_looks", [1, 3])
+def test_recurrent_states_are_fed_back_and_reset_after_the_first_frames_looks(tmp_path, first_looks):
+    path = build_model(tmp_path / "rec.onnx", recurrent=True, spec=recurrent_spec(first_looks=first_looks))
     gray = np.full(FRAME + (3,), 128, np.uint8)
     offset = GAIN * (128 / 255 - 0.5)
     with fastseg.Segmenter(path=path) as seg:
         values = [float(seg.mask(gray).mean()) for _ in range(4)]
         seg.reset()
         again = float(seg.mask(gray).mean())
-    # The state counts frames: the logit grows by one per frame (ratio fed as 1.0).
-    expected = [1 / (1 + np.exp(-(offset + k))) for k in range(4)]
-    np.testing.assert_allclose(values, expected, atol=2 / 255)
-    assert again == pytest.approx(values[0])
-
-
-def test_a_first_frame_gets_the_specs_first_looks_and_later_frames_one(tmp_path):
-    path = build_model(tmp_path / "rec.onnx", recurrent=True, spec=recurrent_spec(first_looks=3))
-    gray = np.full(FRAME + (3,), 128, np.uint8)
-    offset = GAIN * (128 / 255 - 0.5)
-    with fastseg.Segmenter(path=path) as seg:
-        values = [float(seg.mask(gray).mean()) for _ in range(3)]
-        seg.reset()
-        again = float(seg.mask(gray).mean())
-    # The state counts runs: three on the first frame, then one a frame, three again after reset.
-    expected = [1 / (1 + np.exp(-(offset + k))) for k in (2, 3, 4)]
+    # The state counts runs: the logit grows by one per run (ratio fed as 1.0); the first frame,
+    # and the first after a reset, gets `first_looks` runs, every later frame one.
+    expected = [1 / (1 + np.exp(-(offset + first_looks - 1 + k))) for k in range(4)]
     np.testing.assert_allclose(values, expected, atol=2 / 255)
     assert again == pytest.approx(values[0])
 
