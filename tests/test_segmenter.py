@@ -188,6 +188,13 @@ def test_first_looks_must_be_a_positive_int(looks, message):
         recurrent_spec(first_looks=looks)
 
 
+def test_the_model_list_names_a_models_first_looks():
+    from fastseg.commands.model_list import features
+
+    assert "2 looks at a first frame" in features(recurrent_spec(first_looks=2))
+    assert not any("looks" in note for note in features(recurrent_spec()))
+
+
 def test_first_looks_need_a_recurrent_state():
     with pytest.raises(ValueError, match="first_looks > 1 needs a recurrent state"):
         tiny_spec(first_looks=2)
