@@ -438,13 +438,15 @@ def test_own_prior_replaces_the_first_priors_with_the_models_inference_mode_pred
     torch.testing.assert_close(mixed[:2, 3:], expected)
     assert torch.equal(mixed[:, :3], images[:, :3]) and torch.equal(mixed[2:], images[2:])
     assert with_own_prior(model, images, 0) is images
+    with torch.no_grad():  # at an export's logit scale, the prior that export feeds back
+        torch.testing.assert_close(with_own_prior(model, images, 2, scale=3.0)[:2, 3:], torch.sigmoid(3 * model(images[:2])))
 
 
 def test_validation_looks_first_looks_times_each_look_the_next_ones_prior(tiny_dataset, tmp_path):
     from fastseg.train.loop import Trainer
 
     model = {**TINY_MODEL, **PRIOR_AT_STRIDE_2}
-    trainer = Trainer(tiny_config(tiny_dataset, tmp_path / "run", model=model, first_looks=3), progress=False)
+    trainer = Trainer(tiny_config(tiny_dataset, tmp_path / "run", model=model, first_looks=3, prior_scale=2.0), progress=False)
     looks = []
     hook = trainer.result.register_forward_hook(lambda _, args, out: looks.append((args[0].clone(), out.clone())))
     scores = trainer.validate()
@@ -452,8 +454,8 @@ def test_validation_looks_first_looks_times_each_look_the_next_ones_prior(tiny_d
     assert len(looks) == 3  # the tiny val split is one chunk
     (first, first_out), (second, second_out), (third, _) = looks
     assert torch.equal(first[:, 3], torch.zeros_like(first[:, 3]))  # a first frame: an empty prior
-    torch.testing.assert_close(second[:, 3:], torch.sigmoid(first_out))
-    torch.testing.assert_close(third[:, 3:], torch.sigmoid(second_out))
+    torch.testing.assert_close(second[:, 3:], torch.sigmoid(2 * first_out))
+    torch.testing.assert_close(third[:, 3:], torch.sigmoid(2 * second_out))
     assert torch.equal(first[:, :3], third[:, :3]) and 0.0 <= scores["iou_mean"] <= 1.0
 
 

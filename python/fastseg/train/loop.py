@@ -76,6 +76,9 @@ class TrainConfig:
     # previous-mask models: validation looks at each photo this many times, each look's mask the
     # next one's prior, as `Segmenter` does on a first frame (export it with `--first-looks`)
     first_looks: int = 1
+    # previous-mask models: own priors (`self_prior`, validation's looks) are sigmoid(this x the
+    # logits), the prior that a file exported with `--logit-scale` this feeds back
+    prior_scale: float = 1.0
     # The weights averaged over the steps (an exponential moving average with this decay per
     # step, BatchNorm statistics included) are what is validated, saved as a checkpoint's
     # "model" and exported: a step's weights jump with its batch; None: the last step's weights
@@ -296,14 +299,15 @@ def load_train_items(config: TrainConfig) -> list:
 
 
 @torch.no_grad()
-def with_own_prior(model: torch.nn.Module, images: torch.Tensor, count: int) -> torch.Tensor:
+def with_own_prior(model: torch.nn.Module, images: torch.Tensor, count: int, scale: float = 1.0) -> torch.Tensor:
     """`images` with the prior channel of the first `count` replaced by the model's own
-    prediction for them (inference mode, as the previous frame's mask would be)."""
+    prediction for them (inference mode, as the previous frame's mask would be): the sigmoid of
+    its logits times `scale`, as an export with that logit scale feeds its prior back."""
     if count <= 0:
         return images
     was_training = model.training
     model.eval()
-    prior = torch.sigmoid(model(images[:count].contiguous(memory_format=torch.channels_last)))
+    prior = torch.sigmoid(scale * model(images[:count].contiguous(memory_format=torch.channels_last)))
     model.train(was_training)
     images = images.clone()
     images[:count, 3:4] = prior
@@ -397,7 +401,7 @@ class Trainer:
             generator.manual_seed(self.config.seed * 1_000_003 + self.step)
             images = batch["image"]
             if self.model.config.prev_mask:
-                images = with_own_prior(self.model, images, round(len(images) * self.config.self_prior))
+                images = with_own_prior(self.model, images, round(len(images) * self.config.self_prior), self.config.prior_scale)
             # The texture-augmented copy of the first few images rides in the same forward pass
             # (BatchNorm sees both); a quarter of the batch is enough for the consistency term.
             n_aug = max(1, round(len(images) * self.config.consistency_share))
@@ -430,7 +434,7 @@ class Trainer:
         for indices in chunks:
             images = torch.stack([self.val_set[i]["image"] for i in indices]).contiguous(memory_format=torch.channels_last)
             for _ in range(self.config.first_looks - 1):
-                images = with_own_prior(model, images, len(images))
+                images = with_own_prior(model, images, len(images), self.config.prior_scale)
             probs = torch.sigmoid(model(images))[:, 0].numpy()
             for i, prob in zip(indices, probs):
                 item = self.val_set.items[i]
